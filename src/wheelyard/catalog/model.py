@@ -1,0 +1,52 @@
+"""The validated catalog and the lookups the planner needs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from wheelyard.config.accelerator import PlatformEntry, RunnerEntry, VariantEntry
+from wheelyard.config.vocab import AcceleratorKind, Channel, Platform
+
+
+@dataclass(frozen=True, kw_only=True)
+class Catalog:
+    variants: Mapping[str, VariantEntry]
+    platforms: Mapping[Platform, PlatformEntry]
+    runners: Mapping[str, RunnerEntry]
+
+    def variant(self, name: str) -> VariantEntry:
+        return self.variants[name]
+
+    def kind(self, variant: str) -> AcceleratorKind:
+        return self.variants[variant].kind
+
+    def offered_on(self, variant: str, channel: Channel) -> bool:
+        return channel in self.variants[variant].channels
+
+    def build_runner(self, variant: str, platform: Platform) -> str:
+        entry = self.variants[variant]
+        return entry.build_runner or f"{platform}-cpu"
+
+    def test_runner(self, variant: str, platform: Platform) -> str:
+        entry = self.variants[variant]
+        if entry.test_runner:
+            return entry.test_runner
+        if entry.kind is AcceleratorKind.CPU:
+            return self.build_runner(variant, platform)
+        return f"{platform}-{entry.kind}"
+
+    def image(self, variant: str, platform: Platform) -> str | None:
+        return self.variants[variant].images.get(platform)
+
+    def github_runner(self, label: str) -> str:
+        """The GitHub ``runs-on`` value of a runner label (the label itself when unlisted)."""
+        entry = self.runners.get(label)
+        return entry.github if entry is not None else label
+
+    def all_interpreters(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for entry in self.platforms.values():
+            for ident in entry.interpreters:
+                seen.setdefault(ident, None)
+        return tuple(seen)

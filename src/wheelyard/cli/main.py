@@ -1,0 +1,63 @@
+"""The `wheelyard` command: sub-commands, --debug, and the single place errors become exits."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from wheelyard import __version__
+from wheelyard.cli import catalog_cmd, config_cmd, env_cmd, plan_cmd
+from wheelyard.cli.output import err_console, report_error
+from wheelyard.errors import WheelyardError
+
+app = typer.Typer(
+    name="wheelyard",
+    help="Plan, build, verify and publish wheels for every Python x platform x accelerator.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("plan")(plan_cmd.plan_command)
+app.command("env")(env_cmd.env_command)
+app.command("catalog")(catalog_cmd.catalog_command)
+app.add_typer(config_cmd.app, name="config")
+
+_debug = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"wheelyard {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks (env: WHEELYARD_DEBUG=1).")
+    ] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
+    ] = False,
+) -> None:
+    """wheelyard: a build farm for Python packages with native code."""
+    global _debug  # noqa: PLW0603 - the one process-wide CLI switch
+    _debug = debug or os.environ.get("WHEELYARD_DEBUG", "") not in ("", "0")
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning wheelyard errors into a message and an exit code."""
+    try:
+        app(args=argv)  # usage errors print themselves and exit 2 (standalone mode)
+    except WheelyardError as exc:
+        if _debug:
+            raise
+        report_error(exc)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

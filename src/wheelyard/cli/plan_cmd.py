@@ -1,0 +1,152 @@
+"""`wheelyard plan`: the jobs a recipe asks for, as a table, JSON or a GitHub matrix."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from wheelyard.cli.common import PathArg, ProfileOpt, RecipeOpt, load
+from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.config.load import LoadedRecipe
+from wheelyard.config.vocab import Channel
+from wheelyard.plan import Plan, make_plan
+from wheelyard.plan.cost import CostComparison, CostParameters, estimate, load_parameters
+from wheelyard.plan.github import github_matrix
+from wheelyard.plan.host import host_platform
+
+
+class PlanFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    GITHUB = "github"
+
+
+def echo_recipe(loaded: LoadedRecipe) -> None:
+    """Say where the configuration came from, so a log explains itself (on stderr)."""
+    recipe = loaded.recipe
+    rows = [
+        ("variants", ", ".join(recipe.variants), "variants"),
+        ("python", ", ".join(recipe.python), "python"),
+        ("platforms", ", ".join(recipe.platform_names), "platforms"),
+        ("channel", str(recipe.channel), "channel"),
+        ("consolidation", str(recipe.consolidation), "consolidation"),
+    ]
+    err_console.print(
+        f"[bold]{escape(loaded.project_name)}[/] from {escape(str(loaded.pyproject))}"
+        + (f" · profile [bold]{escape(loaded.profile)}[/]" if loaded.profile else "")
+    )
+    for key, value, source_key in rows:
+        err_console.print(
+            f"  {key:<14}{escape(value)}  [dim]({escape(loaded.source_of(source_key))})[/]"
+        )
+
+
+def plan_table(plan: Plan) -> Table:
+    table = Table(
+        title=f"{plan.package}: {len(plan.jobs)} jobs, {plan.wheel_count} wheels "
+        f"({plan.consolidation})",
+        title_justify="left",
+    )
+    for column in ("job", "variant", "pythons", "image", "build on", "test"):
+        table.add_column(column)
+    for job in plan.jobs:
+        if job.gpu_test:
+            test = f"separate job on {job.test_runner}"
+        else:
+            test = f"in build ({len(job.test_pythons)} Pythons)"
+        table.add_row(
+            job.id, job.variant, " ".join(job.pythons), job.image or "-", job.build_runner, test
+        )
+    return table
+
+
+def cost_table(cost: CostComparison) -> Table:
+    table = Table(title="cost: today's fan-out vs wheelyard", title_justify="left")
+    table.add_column("")
+    for scenario in cost.scenarios:
+        table.add_column(scenario.name, justify="right")
+
+    def cell(value: str, ratio: float | None, show_ratio: bool) -> str:
+        if not show_ratio or ratio is None:
+            return value
+        return f"{value} ({ratio:.2f}x)"
+
+    rows: list[list[str]] = [["runner jobs"], ["runner-minutes"], ["GPU-minutes"]]
+    for index, s in enumerate(cost.scenarios):
+        show = index > 0
+        jobs = f"{s.jobs}" if s.test_jobs == 0 else f"{s.jobs} ({s.build_jobs}+{s.test_jobs})"
+        rows[0].append(jobs)
+        rows[1].append(cell(f"{s.runner_minutes:.1f}", cost.ratio(s, "runner_seconds"), show))
+        rows[2].append(cell(f"{s.gpu_minutes:.1f}", cost.ratio(s, "gpu_seconds"), show))
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def describe_parameters(params: CostParameters) -> str:
+    return (
+        f"parameters ({params.source}): start-up {params.startup_s:.0f} s, checkout "
+        f"{params.checkout_s:.0f} s, native core {params.native_core_s:.0f} s, binding "
+        f"{params.binding_s:.0f} s/Python, smoke test {params.smoke_test_s:.0f} s/Python, "
+        f"artifact hand-over {params.artifact_s:.0f} s"
+    )
+
+
+def plan_command(
+    path: PathArg = Path(),
+    profile: ProfileOpt = None,
+    recipe: RecipeOpt = None,
+    variant: Annotated[
+        list[str] | None, typer.Option("--variant", "-v", help="Only these variants (repeat).")
+    ] = None,
+    channel: Annotated[Channel | None, typer.Option(help="Override the recipe's channel.")] = None,
+    fmt: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        PlanFormat.TABLE
+    ),
+    cost: Annotated[bool, typer.Option("--cost", help="Compare the cost of strategies.")] = False,
+    timings: Annotated[
+        Path | None,
+        typer.Option(help="Calibrate the cost model from a timings JSON (bench results)."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write the JSON plan here.")
+    ] = None,
+) -> None:
+    """Expand the recipe into build jobs (platform x variant x Python group)."""
+    loaded = load(path, profile, recipe)
+    if fmt is PlanFormat.TABLE:
+        echo_recipe(loaded.recipe)
+    plan = make_plan(
+        loaded.recipe, loaded.catalog, host=host_platform(), only_variants=variant, channel=channel
+    )
+    comparison = None
+    if cost:
+        params = load_parameters(timings) if timings is not None else CostParameters()
+        comparison = estimate(plan, params)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
+
+    match fmt:
+        case PlanFormat.JSON:
+            data = plan.to_json()
+            if comparison is not None:
+                data["cost"] = comparison.to_json()
+            print_json(data)
+        case PlanFormat.GITHUB:
+            print_json(github_matrix(plan, loaded.catalog))
+        case PlanFormat.TABLE:
+            console.print(plan_table(plan))
+            for skipped in plan.skipped:
+                console.print(f"[dim]skipped: {escape(skipped.reason)}[/]")
+            for text in plan.notes:
+                console.print(f"[yellow]note:[/] {escape(text)}")
+            if comparison is not None:
+                console.print(cost_table(comparison))
+                console.print(f"[dim]{escape(describe_parameters(comparison.parameters))}[/]")

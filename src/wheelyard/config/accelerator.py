@@ -1,0 +1,88 @@
+"""The shape of catalog entries (accelerator variants, platforms, runners).
+
+The data lives in ``catalog/accelerators.toml``; a recipe may extend or override it under
+``[tool.wheelyard.catalog]``. Both are validated against these models.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, field_validator
+
+from wheelyard.config.fields import FileModel
+from wheelyard.config.vocab import AcceleratorKind, Channel, Platform
+
+VARIANT_NAME = re.compile(r"^[0-9a-z_.]+$")
+"""Variant names double as PEP 825 labels, so they follow the label grammar."""
+
+PROPERTY = re.compile(r"^[a-z0-9_]+ :: [a-z0-9_]+ :: [a-z0-9_.]+$")
+"""A PEP 825 variant property: ``namespace :: feature :: value``."""
+
+RUNNER_LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+class VariantEntry(FileModel):
+    """One accelerator build flavour (``cpu``, ``cu128``, ``rocm7.0`` ...)."""
+
+    kind: AcceleratorKind
+    toolkit: str | None = Field(
+        default=None, description="Toolkit version (CUDA 12.8, ROCm 7.0 ...); none for cpu."
+    )
+    description: str = ""
+    channels: list[Channel] = Field(
+        default_factory=lambda: list(Channel), description="Channels that offer this variant."
+    )
+    platforms: list[Platform] = Field(description="Platforms this variant can be built for.")
+    arch_list: str | None = Field(
+        default=None,
+        description="GPU targets: TORCH_CUDA_ARCH_LIST, PYTORCH_ROCM_ARCH or TORCH_XPU_ARCH_LIST.",
+    )
+    images: dict[Platform, str] = Field(
+        default_factory=dict, description="Builder image per platform (container platforms only)."
+    )
+    build_runner: str | None = Field(
+        default=None, description="Runner label that builds it (default: the platform's CPU label)."
+    )
+    test_runner: str | None = Field(
+        default=None,
+        description="Runner label that smoke-tests it (default: '<platform>-<kind>' for GPUs, "
+        "the build runner for cpu).",
+    )
+    min_driver: str | None = Field(
+        default=None, description="Lowest GPU driver version the toolkit needs (Linux)."
+    )
+    properties: list[Annotated[str, Field(pattern=PROPERTY.pattern)]] = Field(
+        default_factory=list, description="PEP 825 variant properties, 'ns :: feature :: value'."
+    )
+    environment: dict[str, str] = Field(
+        default_factory=dict, description="Environment every build of this variant gets."
+    )
+
+    @field_validator("build_runner", "test_runner")
+    @classmethod
+    def _label(cls, value: str | None) -> str | None:
+        if value is not None and not RUNNER_LABEL.match(value):
+            raise ValueError(f"runner label {value!r} must match {RUNNER_LABEL.pattern}")
+        return value
+
+
+class PlatformEntry(FileModel):
+    """A build platform: how cibuildwheel names it and which interpreters it offers."""
+
+    os: str
+    arch: str
+    cibw_platform: str = Field(description="cibuildwheel --platform value.")
+    cibw_build_suffix: str = Field(
+        description="Build identifier suffix, e.g. 'manylinux_x86_64' (never musllinux)."
+    )
+    container: bool = Field(description="Whether builds run inside a container image.")
+    interpreters: list[str] = Field(description="cibuildwheel identifiers, oldest first.")
+
+
+class RunnerEntry(FileModel):
+    """A runner label: what a worker announces and a job requires."""
+
+    gpu: bool = False
+    github: str = Field(description="GitHub Actions 'runs-on' value for this label.")

@@ -1,0 +1,240 @@
+"""The Recipe: the ``[tool.wheelyard]`` table, validated, with defaults filled in."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from pydantic import Field, field_validator
+
+from wheelyard.config.accelerator import VARIANT_NAME
+from wheelyard.config.fields import FileModel
+from wheelyard.config.suggest import did_you_mean
+from wheelyard.config.vocab import NATIVE_PLATFORM, Channel, ConsolidationKind, Platform
+
+PYTHON_IDENTIFIER = re.compile(r"^cp3(\d+)(t?)$")
+PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+ABI3 = "abi3"
+PY3 = "py3"
+
+
+class Groups(FileModel):
+    """``consolidation = { groups = N }``: split each variant's Pythons into N jobs."""
+
+    groups: int = Field(ge=1, le=64)
+
+
+Consolidation = Literal["per-variant", "per-python"] | Groups
+
+
+def consolidation_kind(value: Consolidation) -> ConsolidationKind:
+    if isinstance(value, Groups):
+        return ConsolidationKind.GROUPS
+    return ConsolidationKind(value)
+
+
+def python_item_problem(item: str) -> str | None:
+    """Why ``item`` is not a valid entry of ``python``, or None when it is."""
+    if item in (ABI3, PY3) or PYTHON_IDENTIFIER.match(item):
+        return None
+    try:
+        SpecifierSet(item)
+    except InvalidSpecifier:
+        return (
+            f"{item!r} is neither an interpreter identifier (cp312, cp314t), a version range "
+            f"('>=3.10'), 'abi3' nor 'py3'"
+        )
+    if not item.strip():
+        return "an empty string selects nothing"
+    return None
+
+
+def _default_platforms() -> list[Platform | Literal["native"]]:
+    return [Platform.LINUX_X86_64]
+
+
+class Recipe(FileModel):
+    """What to build. Every key is optional; the defaults build CPU wheels for linux-x86_64."""
+
+    variants: list[Annotated[str, Field(pattern=VARIANT_NAME.pattern)]] = Field(
+        default_factory=lambda: ["cpu"],
+        min_length=1,
+        description="Accelerator variants to build (names from the catalog).",
+    )
+    python: list[str] = Field(
+        default_factory=lambda: [">=3.10"],
+        min_length=1,
+        description="Interpreters: identifiers (cp312, cp314t), ranges ('>=3.10'), 'abi3' "
+        "(one stable-ABI wheel tested on every interpreter) or 'py3' (one Python-independent "
+        "wheel per platform x variant).",
+    )
+    free_threaded: bool = Field(
+        default=False, description="Let version ranges also select free-threaded builds (cp314t)."
+    )
+    platforms: list[Platform | Literal["native"]] = Field(
+        default_factory=_default_platforms,
+        min_length=1,
+        description="Target platforms; 'native' is the platform wheelyard runs on.",
+    )
+    channel: Channel = Field(default=Channel.NIGHTLY, description="nightly, test or release.")
+    version: str | None = Field(
+        default=None, description="Base version (default: [project].version or version-file)."
+    )
+    version_file: str | None = Field(
+        default=None, description="File whose first line is the base version."
+    )
+    torch: str | None = Field(
+        default=None, description="PyTorch requirement the package builds against ('==2.9.*')."
+    )
+    environment: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment for every build."
+    )
+    before_build: str | None = Field(
+        default=None, description="Script run before each Python's build."
+    )
+    native_build: str | None = Field(
+        default=None,
+        description="Commands that build the Python-independent native core, once per job.",
+    )
+    smoke_test: str | None = Field(
+        default=None, description="Smoke test: a script path in the project, or a command."
+    )
+    needs_gpu_test: bool | None = Field(
+        default=None, description="Run a separate GPU smoke test (default: true for GPU variants)."
+    )
+    consolidation: Consolidation = Field(
+        default="per-variant",
+        description="per-variant (one job per variant), per-python, or { groups = N }.",
+    )
+    packages: list[str] = Field(
+        default_factory=list,
+        description="A repository of several packages: the sub-directories (each with its own "
+        "pyproject.toml) that wheelyard builds, in order.",
+    )
+    catalog: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extend or override the accelerator catalog: 'variants' and 'runners' tables.",
+    )
+    profiles: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Named overrides selected with --profile."
+    )
+
+    @field_validator("python", "variants", "platforms", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("platforms", mode="before")
+    @classmethod
+    def _platform_names(cls, value: object) -> object:
+        known = [p.value for p in Platform] + [NATIVE_PLATFORM]
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, str) and item not in known:
+                    hint = did_you_mean(item, known)
+                    raise ValueError(
+                        f"unknown platform {item!r}"
+                        + (f", {hint}" if hint else f"; known: {', '.join(known)}")
+                    )
+        return value
+
+    @field_validator("consolidation", mode="before")
+    @classmethod
+    def _consolidation(cls, value: object) -> object:
+        if isinstance(value, Groups):
+            return value
+        if isinstance(value, str):
+            if value in ("per-variant", "per-python"):
+                return value
+            match = re.fullmatch(r"groups\s*=\s*(\d+)", value.strip())
+            if match:
+                return Groups(groups=int(match.group(1)))
+            hint = did_you_mean(value, ["per-variant", "per-python"])
+            raise ValueError(
+                f"unknown consolidation {value!r}"
+                + (f", {hint}" if hint else "")
+                + "; use 'per-variant', 'per-python' or { groups = N }"
+            )
+        if isinstance(value, dict):
+            extra = sorted(set(value) - {"groups"})
+            if extra:
+                raise ValueError(f"unknown key(s) {', '.join(extra)}: only 'groups' is allowed")
+            groups = value.get("groups")
+            if isinstance(groups, bool) or not isinstance(groups, int) or not 1 <= groups <= 64:
+                raise ValueError("'groups' must be a whole number from 1 to 64")
+            return Groups(groups=groups)
+        raise ValueError("use 'per-variant', 'per-python' or { groups = N }")
+
+    @field_validator("python")
+    @classmethod
+    def _python_items(cls, value: list[str]) -> list[str]:
+        problems = [p for p in (python_item_problem(item) for item in value) if p is not None]
+        if problems:
+            raise ValueError("; ".join(problems))
+        if ABI3 in value and PY3 in value:
+            raise ValueError("'abi3' and 'py3' exclude each other: choose one wheel kind")
+        return value
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_variants(cls, value: list[str]) -> list[str]:
+        dupes = sorted({v for v in value if value.count(v) > 1})
+        if dupes:
+            raise ValueError(f"listed more than once: {', '.join(dupes)}")
+        return value
+
+    @field_validator("torch")
+    @classmethod
+    def _torch_spec(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            SpecifierSet(value)
+        except InvalidSpecifier as exc:
+            raise ValueError(
+                f"{value!r} is not a version specifier; write e.g. '==2.9.*' or '>=2.8,<2.10'"
+            ) from exc
+        return value
+
+    @field_validator("packages")
+    @classmethod
+    def _relative_dirs(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item.startswith("/") or ".." in item.split("/"):
+                raise ValueError(f"{item!r} must be a relative path inside the repository")
+        return value
+
+    @field_validator("catalog")
+    @classmethod
+    def _catalog_tables(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - {"variants", "runners"})
+        if unknown:
+            raise ValueError(
+                f"unknown catalog table(s) {', '.join(unknown)}: only 'variants' and 'runners'"
+            )
+        return value
+
+    @field_validator("profiles")
+    @classmethod
+    def _profile_names(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for name, body in value.items():
+            if not PROFILE_NAME.match(name):
+                raise ValueError(f"profile name {name!r} must match {PROFILE_NAME.pattern}")
+            for forbidden in ("profiles", "catalog"):
+                if forbidden in body:
+                    raise ValueError(f"profile {name!r} cannot set {forbidden!r}")
+        return value
+
+    @property
+    def platform_names(self) -> tuple[str, ...]:
+        return tuple(str(p) for p in self.platforms)
+
+    @property
+    def uses_native_platform(self) -> bool:
+        return NATIVE_PLATFORM in self.platform_names
+
+
+RECIPE_KEYS: tuple[str, ...] = tuple(
+    field.alias or name for name, field in Recipe.model_fields.items()
+)

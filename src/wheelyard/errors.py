@@ -1,0 +1,102 @@
+"""Typed errors raised by library code; only the CLI turns them into messages and exit codes.
+
+Every error carries what went wrong (``message``) and what to do next (``hint``). Errors that
+collect several problems (configuration, catalog) keep each one so that all are reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+
+
+class WheelyardError(Exception):
+    """Base class of every error wheelyard raises on purpose."""
+
+    exit_code: int = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if self.hint is None else f"{self.message}\n{self.hint}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Problem:
+    """One problem found in an input file: where it is, what is wrong, what to do."""
+
+    source: str
+    key: str
+    message: str
+    hint: str | None = None
+
+    def render(self) -> str:
+        where = f"{self.source}: {self.key}" if self.key else self.source
+        text = f"{where}: {self.message}"
+        return text if self.hint is None else f"{text} ({self.hint})"
+
+
+class ProblemsError(WheelyardError):
+    """An error made of several problems, all reported together."""
+
+    exit_code = EXIT_BAD_INPUT
+    title = "invalid input"
+
+    def __init__(self, problems: Sequence[Problem], *, hint: str | None = None) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = f"{self.title} ({count} problem{'s' if count != 1 else ''})"
+        body = "\n".join(f"  - {p.render()}" for p in self.problems)
+        super().__init__(f"{head}:\n{body}", hint=hint)
+
+
+class ConfigError(ProblemsError):
+    """The recipe (``[tool.wheelyard]``, farm recipe file, environment) is invalid."""
+
+    title = "invalid wheelyard configuration"
+
+
+class CatalogError(ProblemsError):
+    """The accelerator catalog (shipped data file or a recipe's extension) is invalid."""
+
+    title = "invalid accelerator catalog"
+
+
+class PlanError(WheelyardError):
+    """The recipe is valid but asks for a matrix that cannot be planned."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class VersionError(WheelyardError):
+    """A build version cannot be derived (no base version, no nightly date, bad value)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ProcessError(WheelyardError):
+    """An external command failed, could not start, or ran past its timeout."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        argv: Sequence[str],
+        returncode: int | None,
+        output_tail: str = "",
+        log_path: str | None = None,
+        timed_out: bool = False,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.argv = tuple(argv)
+        self.returncode = returncode
+        self.output_tail = output_tail
+        self.log_path = log_path
+        self.timed_out = timed_out

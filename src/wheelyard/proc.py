@@ -1,0 +1,160 @@
+"""The one way wheelyard runs external commands.
+
+Argument lists only (no shell, except for hook commands a user wrote, which callers pass as
+``["bash", "-c", script]``), stdin closed, an optional timeout that terminates the process group,
+waits a grace period, then kills it, output optionally streamed line by line and copied to a log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from wheelyard.errors import ProcessError
+
+GRACE_SECONDS = 10.0
+TAIL_LINES = 40
+
+
+@dataclass(frozen=True, kw_only=True)
+class Completed:
+    """A finished command: exit status, captured output (stdout and stderr merged), duration."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    output: str
+    seconds: float
+
+    @property
+    def tail(self) -> str:
+        return "\n".join(self.output.splitlines()[-TAIL_LINES:])
+
+
+def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
+    """Terminate the process group, wait ``grace`` seconds, then kill what is left."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        proc.wait()
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    log_path: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
+    check: bool = True,
+    keep_output: bool = True,
+    grace: float = GRACE_SECONDS,
+) -> Completed:
+    """Run ``argv`` and return its result; raise :class:`ProcessError` on failure when ``check``.
+
+    stdout and stderr are merged. Each line goes to ``on_line`` (if given) and to ``log_path``
+    (appended, if given) as it arrives. With ``keep_output=False`` only the last lines are kept in
+    memory, for commands whose logs are large.
+    """
+    argv = tuple(str(a) for a in argv)
+    started = time.monotonic()
+    log: IO[str] | None = None
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("a", encoding="utf-8")
+    kept: deque[str] | list[str] = [] if keep_output else deque(maxlen=TAIL_LINES)
+    try:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise ProcessError(
+                f"cannot run {argv[0]}: {exc.strerror or exc}",
+                argv=argv,
+                returncode=None,
+                hint=f"check that {argv[0]} is installed and on PATH",
+            ) from exc
+
+        timed_out = threading.Event()
+
+        def _on_timeout() -> None:
+            timed_out.set()
+            _stop_group(proc, grace)
+
+        timer = threading.Timer(timeout, _on_timeout) if timeout is not None else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
+        try:
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                line = raw.rstrip("\n")
+                kept.append(line)
+                if log is not None:
+                    log.write(raw if raw.endswith("\n") else raw + "\n")
+                    log.flush()
+                if on_line is not None:
+                    on_line(line)
+            returncode = proc.wait()
+        except BaseException:
+            # Ctrl-C or a callback error: never leave the child group behind.
+            _stop_group(proc, grace)
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+    finally:
+        if log is not None:
+            log.close()
+
+    result = Completed(
+        argv=argv,
+        returncode=returncode,
+        output="\n".join(kept),
+        seconds=time.monotonic() - started,
+    )
+    if timed_out.is_set():
+        raise ProcessError(
+            f"{argv[0]} ran past its timeout of {timeout:.0f} s and was stopped",
+            argv=argv,
+            returncode=returncode,
+            output_tail=result.tail,
+            log_path=str(log_path) if log_path else None,
+            timed_out=True,
+            hint="raise the timeout, or look at the log for where it hung",
+        )
+    if check and returncode != 0:
+        raise ProcessError(
+            f"{argv[0]} exited with status {returncode}",
+            argv=argv,
+            returncode=returncode,
+            output_tail=result.tail,
+            log_path=str(log_path) if log_path else None,
+        )
+    return result

@@ -1,0 +1,163 @@
+"""Build versions and the build environment (``KEY=VALUE`` lines, usable as ``$GITHUB_ENV``).
+
+- nightly: ``X.Y.Z.devYYYYMMDD``, the date from one explicit source (the commit date of the
+  source tree, or ``--date``), never the runner's clock, so packages built the same night agree;
+- test / release: ``X.Y.Z``;
+- the local part ``+cu128`` is used only for the legacy per-variant wheels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from wheelyard import proc
+from wheelyard.config.accelerator import VariantEntry
+from wheelyard.config.load import LoadedRecipe
+from wheelyard.config.vocab import AcceleratorKind, Channel
+from wheelyard.errors import ProcessError, VersionError
+
+ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def base_version(loaded: LoadedRecipe) -> str:
+    """The release the build counts towards: recipe ``version``, ``version-file``, [project]."""
+    recipe = loaded.recipe
+    if recipe.version is not None:
+        raw, where = recipe.version, loaded.source_of("version")
+    elif recipe.version_file is not None:
+        path = loaded.project_dir / recipe.version_file
+        try:
+            lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        except OSError as exc:
+            raise VersionError(
+                f"cannot read version-file {path}: {exc.strerror or exc}",
+                hint="point version-file at a file in the package whose first line is X.Y.Z",
+            ) from exc
+        raw, where = next((ln for ln in lines if ln), ""), str(path)
+    elif loaded.project_version is not None:
+        raw, where = loaded.project_version, f"{loaded.pyproject} [project].version"
+    else:
+        raise VersionError(
+            f"{loaded.project_name} has no static base version",
+            hint="set version = 'X.Y.Z' or version-file = 'version.txt' in [tool.wheelyard], "
+            "or a static [project].version",
+        )
+    try:
+        version = Version(raw)
+    except InvalidVersion as exc:
+        raise VersionError(
+            f"{where}: {raw!r} is not a valid version", hint="use a PEP 440 version such as 1.2.0"
+        ) from exc
+    return version.public
+
+
+def build_version(base: str, channel: Channel, date: dt.date | None) -> str:
+    """The version the wheels carry on ``channel`` (no local part)."""
+    version = Version(base)
+    match channel:
+        case Channel.NIGHTLY:
+            if date is None:
+                raise VersionError(
+                    "a nightly version needs a date",
+                    hint="pass --date YYYY-MM-DD or build from a git checkout (commit date)",
+                )
+            return f"{version.base_version}.dev{date:%Y%m%d}"
+        case Channel.TEST | Channel.RELEASE:
+            if channel is Channel.RELEASE and (version.is_devrelease or version.local):
+                raise VersionError(
+                    f"release version {base!r} is a development version",
+                    hint="release a final or pre-release version, or use the nightly channel",
+                )
+            return version.public
+
+
+def legacy_version(version: str, variant: str) -> str:
+    """``1.2.0`` + ``cu128`` -> ``1.2.0+cu128`` (the per-variant index's wheels)."""
+    return f"{version}+{variant}"
+
+
+def bucket_path(channel: Channel, variant: str) -> str:
+    """Where the legacy per-variant index of ``variant`` lives in the store."""
+    return f"whl/{channel}/{variant}"
+
+
+def commit_date(project_dir: Path) -> dt.date:
+    """The UTC date of the last commit of the repository holding ``project_dir``."""
+    git = shutil.which("git")
+    if git is None:
+        raise VersionError("git is not installed", hint="pass --date YYYY-MM-DD instead")
+    try:
+        result = proc.run(
+            [git, "log", "-1", "--format=%ct"], cwd=project_dir, timeout=30, check=True
+        )
+    except ProcessError as exc:
+        raise VersionError(
+            f"cannot read the commit date of {project_dir} (not a git checkout?)",
+            hint="pass --date YYYY-MM-DD",
+        ) from exc
+    stamp = int(result.output.strip().splitlines()[-1])
+    return dt.datetime.fromtimestamp(stamp, tz=dt.UTC).date()
+
+
+def variant_environment(name: str, entry: VariantEntry, channel: Channel) -> dict[str, str]:
+    """What every build of variant ``name`` sees, independent of the package and the date."""
+    env = {
+        "CHANNEL": str(channel),
+        "VARIANT": name,
+        "GPU_ARCH_TYPE": str(entry.kind),
+        "GPU_ARCH_VERSION": entry.toolkit or "",
+        "BUCKET_PATH": bucket_path(channel, name),
+    }
+    arch = entry.arch_list or ""
+    match entry.kind:
+        case AcceleratorKind.CPU:
+            pass
+        case AcceleratorKind.CUDA:
+            env["CUDA_VERSION"] = entry.toolkit or ""
+            env["TORCH_CUDA_ARCH_LIST"] = arch
+        case AcceleratorKind.ROCM:
+            env["ROCM_VERSION"] = entry.toolkit or ""
+            env["PYTORCH_ROCM_ARCH"] = arch
+        case AcceleratorKind.XPU:
+            env["TORCH_XPU_ARCH_LIST"] = arch
+    env.update(sorted(entry.environment.items()))
+    return env
+
+
+def build_environment(
+    loaded: LoadedRecipe,
+    *,
+    variant: str,
+    entry: VariantEntry,
+    channel: Channel,
+    date: dt.date | None,
+) -> dict[str, str]:
+    """The whole environment of a build: versions, torch pin, variant settings, recipe extras."""
+    version = build_version(base_version(loaded), channel, date)
+    env = {
+        "BUILD_VERSION": version,
+        "BUILD_VERSION_LOCAL": legacy_version(version, variant),
+        "BUILD_DATE": date.isoformat() if date is not None else "",
+        "TORCH_VERSION_SPEC": loaded.recipe.torch or "",
+    }
+    env.update(variant_environment(variant, entry, channel))
+    env.update(sorted(loaded.recipe.environment.items()))
+    return env
+
+
+def render_env(values: Mapping[str, str]) -> str:
+    """``KEY=VALUE`` lines (no ``export``), as ``$GITHUB_ENV`` and ``env -S`` read them."""
+    lines = []
+    for key, value in values.items():
+        if not ENV_KEY.match(key):
+            raise VersionError(f"{key!r} is not a valid environment variable name")
+        if "\n" in value or "\r" in value:
+            raise VersionError(f"{key}: value spans several lines, which KEY=VALUE cannot hold")
+        lines.append(f"{key}={value}")
+    return "\n".join(lines) + "\n"
