@@ -129,6 +129,8 @@ def run(
         finally:
             if timer is not None:
                 timer.cancel()
+            if proc.stdout is not None:
+                proc.stdout.close()
     finally:
         if log is not None:
             log.close()

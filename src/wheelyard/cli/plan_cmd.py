@@ -14,7 +14,7 @@ from rich.table import Table
 from wheelyard.cli.common import PathArg, ProfileOpt, RecipeOpt, load
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.config.load import LoadedRecipe
-from wheelyard.config.vocab import Channel
+from wheelyard.config.vocab import Channel, PythonMode
 from wheelyard.plan import Plan, make_plan
 from wheelyard.plan.cost import CostComparison, CostParameters, estimate, load_parameters
 from wheelyard.plan.github import github_matrix
@@ -56,13 +56,16 @@ def plan_table(plan: Plan) -> Table:
     for column in ("job", "variant", "pythons", "image", "build on", "test"):
         table.add_column(column)
     for job in plan.jobs:
+        count = len(job.test_pythons)
+        tested = f"{count} Python{'s' if count != 1 else ''}"
         if job.gpu_test:
-            test = f"separate job on {job.test_runner}"
+            test = f"{tested}, separate job on {job.test_runner}"
         else:
-            test = f"in build ({len(job.test_pythons)} Pythons)"
-        table.add_row(
-            job.id, job.variant, " ".join(job.pythons), job.image or "-", job.build_runner, test
-        )
+            test = f"{tested}, in the build job"
+        pythons = " ".join(job.pythons)
+        if job.python_mode is not PythonMode.PER_INTERPRETER:
+            pythons = f"{job.python_mode} (built with {pythons})"
+        table.add_row(job.id, job.variant, pythons, job.image or "-", job.build_runner, test)
     return table
 
 

@@ -205,9 +205,12 @@ def load_recipe(
             problems_from(exc, model=Recipe, source_of=lambda k: _lookup_source(sources, k))
         )
 
-    if recipe is not None:
+    raw_profiles = raw.get("profiles")
+    if isinstance(raw_profiles, dict):
         # Every profile is checked, not only the chosen one: a typo must not wait for its day.
-        for profile_name, body in recipe.profiles.items():
+        for profile_name, body in raw_profiles.items():
+            if not isinstance(body, dict):
+                continue
             try:
                 Recipe.model_validate(body)
             except ValidationError as exc:

@@ -69,5 +69,8 @@ def problems_from(
             )
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
+            value = error.get("input")
+            if error["type"] != "value_error" and isinstance(value, str | int | float):
+                message = f"{message}, got {value!r}"
         problems.append(Problem(source=source_of(key), key=key, message=message, hint=hint))
     return problems

@@ -17,6 +17,12 @@ def recipe_schema() -> dict[str, Any]:
     schema = Recipe.model_json_schema(by_alias=True, mode="validation")
     defs = schema.setdefault("$defs", {})
 
+    # A single string is accepted wherever a list of strings is (variants = "cu128").
+    for key in ("variants", "python", "platforms"):
+        schema["properties"][key] = {
+            "anyOf": [schema["properties"][key]["items"], schema["properties"][key]]
+        }
+
     profile = {
         "type": "object",
         "additionalProperties": False,

@@ -103,7 +103,8 @@ def _resolve_platforms(loaded: LoadedRecipe, host: Platform | None) -> list[Plat
                             message="'native' asked for, but this host is no build platform",
                             hint="name the platforms explicitly",
                         )
-                    ]
+                    ],
+                    hint="native means the machine wheelyard runs on",
                 )
             resolved = host
         else:
@@ -143,7 +144,9 @@ def check_variants(
                 )
             )
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(
+            problems, hint="`wheelyard catalog` lists the variants, their channels and platforms"
+        )
 
 
 def make_plan(
@@ -178,7 +181,8 @@ def make_plan(
                     "cannot load stable-ABI wheels",
                     hint="drop free-threaded, or build per-interpreter wheels",
                 )
-            ]
+            ],
+            hint="abi3 wheels are for GIL interpreters",
         )
 
     jobs: list[Job] = []
@@ -229,7 +233,8 @@ def make_plan(
                     f"{loaded.requires_python!r} in [project]",
                     hint="remove those interpreters, or widen requires-python",
                 )
-            ]
+            ],
+            hint="[project] requires-python and [tool.wheelyard] python must agree",
         )
     if not jobs:
         reasons = sorted({s.reason for s in skipped}) or ["no interpreter matches the selection"]
