@@ -100,3 +100,17 @@ class ProcessError(WheelyardError):
         self.output_tail = output_tail
         self.log_path = log_path
         self.timed_out = timed_out
+
+
+class EngineError(WheelyardError):
+    """No working container engine (podman, docker), or an engine command failed."""
+
+
+class ImageError(WheelyardError):
+    """A builder image could not be built, inspected or removed."""
+
+
+class ImageRequestError(ImageError):
+    """A builder image was asked for that wheelyard cannot build (unknown variant, platform)."""
+
+    exit_code = EXIT_BAD_INPUT

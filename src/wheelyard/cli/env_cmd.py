@@ -16,7 +16,7 @@ from wheelyard.plan.matrix import check_variants
 from wheelyard.version import build_environment, commit_date, render_env
 
 
-def _parse_date(value: str) -> dt.date:
+def parse_date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
@@ -43,7 +43,7 @@ def env_command(
     check_variants(loaded.recipe, loaded.catalog, [variant], chosen)
     day: dt.date | None = None
     if date is not None:
-        day = _parse_date(date)
+        day = parse_date(date)
     elif chosen is Channel.NIGHTLY:
         day = commit_date(loaded.recipe.project_dir)
     values = build_environment(

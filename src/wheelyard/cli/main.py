@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from wheelyard import __version__
-from wheelyard.cli import catalog_cmd, config_cmd, env_cmd, plan_cmd
+from wheelyard.cli import build_cmd, catalog_cmd, config_cmd, env_cmd, image_cmd, plan_cmd
 from wheelyard.cli.output import err_console, report_error
 from wheelyard.errors import WheelyardError
 
@@ -22,9 +22,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("plan")(plan_cmd.plan_command)
+app.command("build")(build_cmd.build_command)
 app.command("env")(env_cmd.env_command)
 app.command("catalog")(catalog_cmd.catalog_command)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(image_cmd.app, name="image")
 
 _debug = False
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+from packaging.requirements import InvalidRequirement, Requirement
 from pydantic import Field, field_validator
 
 from wheelyard.config.fields import FileModel
@@ -59,12 +60,27 @@ class VariantEntry(FileModel):
     environment: dict[str, str] = Field(
         default_factory=dict, description="Environment every build of this variant gets."
     )
+    toolkit_packages: list[str] = Field(
+        default_factory=list,
+        description="pip requirements (exact pins) that install the toolkit into wheelyard's "
+        "own builder image (`wheelyard image build`); empty when the toolkit is not on PyPI.",
+    )
 
     @field_validator("build_runner", "test_runner")
     @classmethod
     def _label(cls, value: str | None) -> str | None:
         if value is not None and not RUNNER_LABEL.match(value):
             raise ValueError(f"runner label {value!r} must match {RUNNER_LABEL.pattern}")
+        return value
+
+    @field_validator("toolkit_packages")
+    @classmethod
+    def _requirements(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                Requirement(item)
+            except InvalidRequirement as exc:
+                raise ValueError(f"{item!r} is not a pip requirement: {exc}") from exc
         return value
 
 

@@ -1,0 +1,1 @@
+"""Building wheels: container engines, builder images, cibuildwheel jobs and their records."""

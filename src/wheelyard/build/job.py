@@ -1,0 +1,220 @@
+"""Run one planned job: cibuildwheel in the job's builder image, wheels and a JobRecord out.
+
+The job's wheels land in ``<output>/<variant>/``; its full log in ``<output>/logs/<job>.log``.
+Wheels produced before a failure are kept and listed. Containers the job started carry a label
+and are removed whatever happens (failure, timeout, Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import version as dist_version
+from pathlib import Path
+
+from wheelyard import proc
+from wheelyard.build.engine import ContainerEngine, ImageInfo
+from wheelyard.build.options import CCACHE_DIR, compose
+from wheelyard.build.progress import Event, LogFollower
+from wheelyard.build.record import JobRecord, PythonResult, WheelInfo
+from wheelyard.config.load import LoadedRecipe
+from wheelyard.errors import ProcessError
+from wheelyard.plan.matrix import Job
+
+JOB_LABEL = "dev.wheelyard.job"
+INTERPRETERS_LABEL = "dev.wheelyard.interpreters"
+DEFAULT_TIMEOUT = 3600.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSettings:
+    output: Path
+    timeout: float = DEFAULT_TIMEOUT
+    compiler_cache: Path | None = None
+    """Host directory of the persistent compiler cache (one per variant below it); None: off."""
+
+
+def image_interpreters(image: ImageInfo) -> tuple[str, ...] | None:
+    raw = image.labels.get(INTERPRETERS_LABEL)
+    return tuple(raw.split()) if raw else None
+
+
+def _cibuildwheel_version() -> str:
+    return dist_version("cibuildwheel")
+
+
+def run_job(
+    job: Job,
+    loaded: LoadedRecipe,
+    *,
+    engine: ContainerEngine,
+    image: ImageInfo,
+    image_ref: str,
+    build_env: Mapping[str, str],
+    settings: JobSettings,
+    on_event: Callable[[Event], None] | None = None,
+    base_environ: Mapping[str, str] | None = None,
+) -> JobRecord:
+    """Build ``job`` with cibuildwheel; never raises for a failed build (the record says so)."""
+    started = time.monotonic()
+    in_image = image_interpreters(image)
+    pythons = [p for p in job.pythons if in_image is None or p in in_image]
+    missing = [p for p in job.pythons if p not in pythons]
+    run_id = uuid.uuid4().hex[:12]
+    out_dir = settings.output / job.variant
+    staging = settings.output / ".staging" / f"{job.id}-{run_id}"
+    log_path = settings.output / "logs" / f"{job.id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text("", encoding="utf-8")
+
+    extra_args = [f"--label={JOB_LABEL}={run_id}"]
+    if settings.compiler_cache is not None:
+        cache = settings.compiler_cache / job.variant
+        cache.mkdir(parents=True, exist_ok=True)
+        extra_args.append(f"--volume={cache.resolve()}:{CCACHE_DIR}:rw")
+    options = compose(
+        job,
+        loaded,
+        build_env=build_env,
+        pythons=pythons,
+        image=image_ref,
+        container_engine=engine.cibw_container_engine(extra_create_args=extra_args),
+    )
+    follower = LogFollower(on_event=on_event)
+    failure: dict[str, object] | None = None
+    environ = dict(base_environ if base_environ is not None else _clean_environ())
+    environ.update(options.env)
+    environ.update({"CIBW_LOG_FOLD_MODE": "disabled", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
+
+    if not pythons:
+        failure = {
+            "message": f"none of {', '.join(job.pythons)} is in the image {image_ref}",
+            "python": None,
+            "step": "select",
+            "hint": "rebuild the image with those interpreters, or narrow python",
+        }
+    else:
+        argv = [
+            sys.executable,
+            "-m",
+            "cibuildwheel",
+            "--platform",
+            job.os,
+            "--output-dir",
+            str(staging),
+            str(loaded.project_dir),
+        ]
+        try:
+            proc.run(
+                argv,
+                env=environ,
+                timeout=settings.timeout,
+                log_path=log_path,
+                on_line=follower.feed,
+                keep_output=False,
+            )
+        except ProcessError as exc:
+            python = follower.current
+            step = follower.failed_step
+            reason = "ran past its timeout" if exc.timed_out else f"exited {exc.returncode}"
+            where = f"{python or 'the job'} during {step or 'start-up'}"
+            failure = {
+                "message": f"cibuildwheel {reason}: {where}",
+                "python": python,
+                "step": step,
+                "returncode": exc.returncode,
+                "timed_out": exc.timed_out,
+                "log_tail": exc.output_tail,
+            }
+        finally:
+            for container in engine.containers_with_label(f"{JOB_LABEL}={run_id}"):
+                engine.remove_container(container.id)
+
+    wheels = _collect(staging, out_dir, settings.output)
+    results = _python_results(job.pythons, missing, follower, wheels, failure)
+    return JobRecord(
+        job=job.to_json(),
+        status="failed" if failure else "succeeded",
+        image={
+            "ref": image_ref,
+            "id": image.id,
+            "digest": image.digest,
+            "interpreters": list(in_image or ()),
+            "labels": dict(image.labels),
+        },
+        engine=engine.name,
+        cibuildwheel=_cibuildwheel_version(),
+        effective_options=options.env,
+        composition_notes=options.notes,
+        pythons=results,
+        wheels=tuple(wheels),
+        native_core={
+            "command": loaded.recipe.native_build,
+            "seconds": follower.native_seconds,
+            "runs": 1 if follower.native_seconds is not None else 0,
+            "reused_by": [r.python for r in results if r.status == "built"]
+            if loaded.recipe.native_build
+            else [],
+        },
+        seconds=time.monotonic() - started,
+        log=str(log_path),
+        failure=failure,
+    )
+
+
+def _clean_environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
+
+
+def _collect(staging: Path, out_dir: Path, root: Path) -> list[WheelInfo]:
+    """Move the staged wheels into the variant's directory (one rename each)."""
+    found: list[WheelInfo] = []
+    if not staging.is_dir():
+        return found
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for wheel in sorted(staging.glob("*.whl")):
+        target = out_dir / wheel.name
+        wheel.replace(target)
+        found.append(WheelInfo.of(target, root))
+    shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        staging.parent.rmdir()  # only when no other job is staging
+    return found
+
+
+def _python_results(
+    planned: tuple[str, ...],
+    missing: list[str],
+    follower: LogFollower,
+    wheels: list[WheelInfo],
+    failure: Mapping[str, object] | None,
+) -> tuple[PythonResult, ...]:
+    results = []
+    for python in planned:
+        wheel = next((w.name for w in wheels if w.python == python), None)
+        timing = follower.pythons.get(python)
+        if python in missing:
+            status, step = "not-in-image", None
+        elif wheel is not None and timing is not None and timing.seconds is not None:
+            status, step = "built", None
+        elif failure is not None and failure.get("python") == python:
+            status, step = "failed", follower.failed_step
+        else:
+            status, step = "not-started", None
+        results.append(
+            PythonResult(
+                python=python,
+                status=status,
+                seconds=timing.seconds if timing else None,
+                wheel=wheel,
+                step=step,
+                compiler_cache=dict(timing.compiler_cache) if timing else {},
+            )
+        )
+    return tuple(results)

@@ -1,0 +1,214 @@
+"""Compose cibuildwheel's options for one job, never silently overriding the package's own.
+
+cibuildwheel gives ``CIBW_*`` environment variables precedence over ``[tool.cibuildwheel]``, so a
+variable wheelyard sets would hide what the package wrote. For every option both sides care
+about, wheelyard reads the package's value (``[tool.cibuildwheel.linux]`` over
+``[tool.cibuildwheel]``) and composes: its environment first and the package's after (so the
+package's assignments win), the package's ``before-all`` before the native core build,
+wheelyard's ``before-build`` then the package's, and so on. Each composition and each option
+wheelyard had to take over is written down in ``notes`` and shown to the user.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wheelyard.config.load import LoadedRecipe
+from wheelyard.plan.matrix import Job
+
+NATIVE_START = "wheelyard: native-build start"
+NATIVE_DONE = "wheelyard: native-build done"
+CCACHE_MARK = "wheelyard-ccache"
+CCACHE_DIR = "/wheelyard-ccache"
+FRONTEND = "build[uv]"
+
+NEVER_BUNDLE_CUDA = ("libcuda.so.1", "libnvidia-ml.so.1")
+NEVER_BUNDLE_TORCH = ("libtorch*.so", "libc10*.so", "libtorch_python.so", "libshm.so")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComposedOptions:
+    env: dict[str, str]
+    """``CIBW_*`` variables to run cibuildwheel with."""
+    notes: tuple[str, ...] = ()
+    """How each option was composed or taken over, in words."""
+    package_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def package_option(table: Mapping[str, Any], key: str, os_name: str) -> Any:
+    """The package's value of ``key`` for ``os_name`` (platform table over the global one)."""
+    platform_table = table.get(os_name)
+    if isinstance(platform_table, Mapping) and key in platform_table:
+        return platform_table[key]
+    return table.get(key)
+
+
+def _as_commands(value: Any) -> str | None:
+    """cibuildwheel accepts a command string or a list of commands (joined with &&)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return " && ".join(str(v) for v in value) or None
+    return str(value) or None
+
+
+def _package_environment(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Mapping):
+        return " ".join(f'{k}="{v}"' for k, v in value.items())
+    return str(value)
+
+
+def _quote_env(values: Mapping[str, str]) -> str:
+    return " ".join(f"{key}={shlex.quote(value)}" for key, value in values.items())
+
+
+def _join(*commands: str | None) -> str:
+    return " && ".join(c for c in commands if c)
+
+
+def repair_command(job: Job, *, torch: bool, extra_excludes: Sequence[str] = ()) -> str:
+    """auditwheel repair, never bundling the driver's libraries (nor torch's when built on it)."""
+    excludes: list[str] = []
+    if job.kind.is_gpu:
+        excludes.extend(NEVER_BUNDLE_CUDA)
+    if torch:
+        excludes.extend(NEVER_BUNDLE_TORCH)
+    excludes.extend(extra_excludes)
+    flags = "".join(f" --exclude {shlex.quote(lib)}" for lib in excludes)
+    counters = "direct_cache_hit\\|preprocessed_cache_hit\\|cache_miss"
+    stats = (
+        "(ccache --print-stats 2>/dev/null | "
+        f"sed -n 's/^\\({counters}\\)\\t/{CCACHE_MARK} \\1 /p' || true)"
+    )
+    return f"auditwheel repair{flags} -w {{dest_dir}} {{wheel}} && {stats}"
+
+
+def smoke_command(loaded: LoadedRecipe) -> str | None:
+    """The recipe's smoke test as a cibuildwheel test command (run outside the source tree)."""
+    smoke = loaded.recipe.smoke_test
+    if smoke is None:
+        return None
+    if (loaded.project_dir / smoke).is_file():
+        return f"python {{project}}/{smoke}"
+    return smoke
+
+
+def compose(
+    job: Job,
+    loaded: LoadedRecipe,
+    *,
+    build_env: Mapping[str, str],
+    pythons: Sequence[str],
+    image: str,
+    container_engine: str,
+) -> ComposedOptions:
+    """The ``CIBW_*`` variables that run ``job`` for ``pythons`` in ``image``."""
+    table = loaded.cibuildwheel
+    os_name = job.os
+    notes: list[str] = []
+    env: dict[str, str] = {}
+    suffix = job.build_selector.split()[0].split("-", 1)[1] if job.build_selector else ""
+
+    env["CIBW_BUILD"] = " ".join(f"{ident}-{suffix}" for ident in pythons)
+    if package_option(table, "build", os_name) is not None:
+        notes.append("build: the package's selector is replaced by the job's Pythons")
+    if package_option(table, "skip", os_name) is not None:
+        notes.append("skip: the package's skip list still applies")
+    env["CIBW_ARCHS"] = job.arch
+
+    image_key = f"CIBW_MANYLINUX_{job.arch.upper()}_IMAGE"
+    env[image_key] = image
+    if package_option(table, f"manylinux-{job.arch}-image", os_name) is not None:
+        notes.append(
+            f"manylinux-{job.arch}-image: taken over by the {job.variant} builder image {image}"
+        )
+    env["CIBW_CONTAINER_ENGINE"] = container_engine
+    if package_option(table, "container-engine", os_name) is not None:
+        notes.append("container-engine: taken over (this host's engine and its arguments)")
+
+    if package_option(table, "build-frontend", os_name) is None:
+        env["CIBW_BUILD_FRONTEND"] = FRONTEND
+    else:
+        notes.append("build-frontend: the package's choice is kept")
+    env["CIBW_BUILD_VERBOSITY"] = "1"
+
+    ours = {**build_env, "CCACHE_DIR": CCACHE_DIR, "CCACHE_BASEDIR": "/project"}
+    environment = _quote_env(ours) + ' PATH="/usr/lib/ccache:$PATH"'
+    for key, value in loaded.recipe.environment.items():
+        environment += f' {key}="{value}"'
+    package_env = _package_environment(package_option(table, "environment", os_name))
+    if package_env:
+        environment = f"{environment} {package_env}"
+        notes.append("environment: wheelyard's variables first, then the package's (which win)")
+    env["CIBW_ENVIRONMENT"] = environment
+
+    native = loaded.recipe.native_build
+    native_step = (
+        f"echo '{NATIVE_START}' && ( {native} ) && echo '{NATIVE_DONE}'" if native else None
+    )
+    package_before_all = _as_commands(package_option(table, "before-all", os_name))
+    if package_before_all and native_step:
+        notes.append("before-all: the package's before-all, then wheelyard's native-build")
+    env["CIBW_BEFORE_ALL"] = _join(
+        "(ccache --zero-stats >/dev/null 2>&1 || true)", package_before_all, native_step
+    )
+
+    package_before_build = _as_commands(package_option(table, "before-build", os_name))
+    before_build = _join(loaded.recipe.before_build, package_before_build)
+    if loaded.recipe.before_build and package_before_build:
+        notes.append("before-build: wheelyard's before-build, then the package's")
+    if before_build:
+        env["CIBW_BEFORE_BUILD"] = before_build
+
+    if package_option(table, "repair-wheel-command", os_name) is None:
+        env[f"CIBW_REPAIR_WHEEL_COMMAND_{os_name.upper()}"] = repair_command(
+            job, torch=loaded.recipe.torch is not None
+        )
+    else:
+        notes.append("repair-wheel-command: the package's command is kept")
+
+    package_test = _as_commands(package_option(table, "test-command", os_name))
+    if job.test_in_build:
+        test = _join(smoke_command(loaded), package_test)
+        if test:
+            env["CIBW_TEST_COMMAND"] = test
+        if package_test and loaded.recipe.smoke_test:
+            notes.append("test-command: wheelyard's smoke test, then the package's tests")
+    else:
+        env["CIBW_TEST_SKIP"] = "*"
+        notes.append(
+            f"test: skipped in the build job; the {job.variant} wheels get a GPU smoke test "
+            f"on {job.test_runner}"
+        )
+
+    if any(ident.endswith("t") for ident in pythons):
+        enable = package_option(table, "enable", os_name) or []
+        enable = [enable] if isinstance(enable, str) else list(enable)
+        if "cpython-freethreading" not in enable:
+            enable.append("cpython-freethreading")
+        env["CIBW_ENABLE"] = " ".join(enable)
+
+    overrides = table.get("overrides")
+    if isinstance(overrides, list) and overrides:
+        owned = {
+            "build",
+            "environment",
+            "before-all",
+            "before-build",
+            "repair-wheel-command",
+            "test-command",
+            f"manylinux-{job.arch}-image",
+            "container-engine",
+        }
+        touched = sorted({k for o in overrides if isinstance(o, Mapping) for k in o} & owned)
+        if touched:
+            notes.append(
+                "overrides: the package's [[tool.cibuildwheel.overrides]] for "
+                f"{', '.join(touched)} are superseded by the composed values above"
+            )
+    return ComposedOptions(env=env, notes=tuple(notes), package_options=dict(table))

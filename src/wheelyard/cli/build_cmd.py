@@ -1,0 +1,239 @@
+"""`wheelyard build`: run the planned jobs on this machine with cibuildwheel in containers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from wheelyard.build.engine import ImageInfo, detect_engine
+from wheelyard.build.image import ensure_image
+from wheelyard.build.job import JobSettings
+from wheelyard.build.package import BuildCallbacks, build_plan
+from wheelyard.build.progress import Event, EventKind
+from wheelyard.build.record import BuildRecord, JobRecord
+from wheelyard.build.source import is_sdist, unpack_sdist
+from wheelyard.build.steps import StepEvent, StepState
+from wheelyard.cli.common import ProfileOpt, RecipeOpt, load
+from wheelyard.cli.env_cmd import parse_date
+from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.cli.plan_cmd import echo_recipe
+from wheelyard.config.vocab import Channel
+from wheelyard.errors import WheelyardError
+from wheelyard.plan import Job, make_plan
+from wheelyard.plan.host import host_platform
+from wheelyard.version import commit_date
+
+DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
+
+
+class BuildFailedError(WheelyardError):
+    """At least one job failed; the record and logs say which and where."""
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
+
+
+class Reporter:
+    """Plain timed lines (CI, no terminal) or a live status line (terminal)."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.live = console.is_terminal
+        self.status = console.status("") if self.live else None
+
+    def line(self, text: str) -> None:
+        console.print(f"[dim]\\[{time.monotonic() - self.t0:7.1f}s][/] {text}")
+
+    def job_started(self, job: Job) -> None:
+        self.line(
+            f"[bold]{escape(job.id)}[/]: {escape(' '.join(job.pythons))} in "
+            f"{escape(job.image or '-')}"
+        )
+        if self.status is not None:
+            self.status.start()
+
+    def event(self, job: Job, event: Event) -> None:
+        match event.kind:
+            case EventKind.PYTHON_STARTED:
+                self.line(f"  {event.python}: building")
+            case EventKind.PYTHON_FINISHED:
+                self.line(f"  {event.python}: [green]done[/] in {event.seconds:.1f} s")
+            case EventKind.NATIVE_STARTED:
+                self.line("  native-build: compiling the core once for this job")
+            case EventKind.NATIVE_FINISHED:
+                self.line(f"  native-build: [green]done[/] in {event.seconds:.1f} s")
+            case EventKind.STEP:
+                if self.status is not None:
+                    self.status.update(f"{job.id} {event.python or ''} {event.step}")
+
+    def job_finished(self, _job: Job, record: JobRecord) -> None:
+        if self.status is not None:
+            self.status.stop()
+        if record.status == "skipped":
+            self.line(f"  [yellow]skipped[/]: {escape(record.reason or '')}")
+        elif record.status == "failed":
+            self.line(f"  [red]failed[/] after {record.seconds:.1f} s")
+        else:
+            self.line(f"  [green]{len(record.wheels)} wheels[/] in {record.seconds:.1f} s")
+
+
+def _summary(record: BuildRecord) -> Table:
+    table = Table(title=f"{record.package} {record.version}", title_justify="left")
+    for column, justify in (
+        ("wheel", "left"),
+        ("size", "right"),
+        ("sha256", "left"),
+        ("time", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for job in record.jobs:
+        times = {p.wheel: p.seconds for p in job.pythons if p.wheel}
+        for wheel in job.wheels:
+            seconds = times.get(wheel.name)
+            table.add_row(
+                wheel.path,
+                _human_size(wheel.size),
+                wheel.sha256[:16],
+                f"{seconds:.1f} s" if seconds is not None else "-",
+            )
+    return table
+
+
+def _report_failures(record: BuildRecord) -> None:
+    for job in record.jobs:
+        if job.status != "failed" or job.failure is None:
+            continue
+        err_console.print(f"[bold red]{escape(job.id)} failed:[/] {escape(job.failure['message'])}")
+        if job.failure.get("hint"):
+            err_console.print(f"[yellow]hint:[/] {escape(str(job.failure['hint']))}")
+        tail = job.failure.get("log_tail")
+        if tail:
+            err_console.print(escape(str(tail)), style="dim")
+        if job.log:
+            err_console.print(f"full log: {escape(job.log)}")
+        kept = [w.path for w in job.wheels]
+        if kept:
+            err_console.print(f"wheels kept from other Pythons: {escape(', '.join(kept))}")
+    for job in record.jobs:
+        for note in job.composition_notes:
+            err_console.print(f"[dim]{escape(job.id)} options: {escape(note)}[/]")
+
+
+def build_command(
+    path: Annotated[
+        Path, typer.Argument(help="Package directory, pyproject.toml, or an sdist (.tar.gz).")
+    ] = Path(),
+    variant: Annotated[
+        list[str] | None, typer.Option("--variant", "-v", help="Only these variants (repeat).")
+    ] = None,
+    profile: ProfileOpt = None,
+    recipe: RecipeOpt = None,
+    channel: Annotated[Channel | None, typer.Option(help="Override the recipe's channel.")] = None,
+    date: Annotated[
+        str | None, typer.Option(help="Nightly date YYYY-MM-DD (default: the commit date).")
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Wheelhouse: <output>/<variant>/*.whl.")
+    ] = Path("wheelhouse"),
+    timeout: Annotated[float, typer.Option(help="Seconds one job may run.")] = 3600.0,
+    compiler_cache: Annotated[
+        Path | None, typer.Option(help="Persistent compiler cache directory.")
+    ] = DEFAULT_CACHE,
+    no_compiler_cache: Annotated[
+        bool, typer.Option("--no-compiler-cache", help="Build without a compiler cache.")
+    ] = False,
+    engine_name: Annotated[
+        str | None, typer.Option("--engine", help="podman or docker (default: detect).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the build record as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Build the planned wheels here with cibuildwheel, in the variants' builder images."""
+    with tempfile.TemporaryDirectory(prefix="wheelyard-sdist-") as tmp:
+        source = path
+        if is_sdist(path):
+            path = unpack_sdist(path, Path(tmp))
+        loaded = load(path, profile, recipe)
+        if not as_json:
+            echo_recipe(loaded.recipe)
+        host = host_platform()
+        plan = make_plan(
+            loaded.recipe, loaded.catalog, host=host, only_variants=variant, channel=channel
+        )
+        chosen = plan.channel
+        day: dt.date | None = None
+        if date is not None:
+            day = parse_date(date)
+        elif chosen is Channel.NIGHTLY:
+            day = commit_date(loaded.recipe.project_dir)
+        engine = detect_engine(engine_name)
+        reporter = Reporter()
+
+        def image_step(event: StepEvent) -> None:
+            if event.state is not StepState.STARTED:
+                took = f" ({event.seconds:.0f} s)" if event.seconds is not None else ""
+                reporter.line(f"  image {escape(event.step)}: {event.state}{took}")
+
+        def images(job: Job) -> tuple[str, ImageInfo]:
+            result = ensure_image(
+                job.variant,
+                job.platform,
+                catalog=loaded.catalog,
+                engine=engine,
+                progress=None if as_json else image_step,
+            )
+            return result.ref, result.info
+
+        record = build_plan(
+            plan,
+            loaded.recipe,
+            loaded.catalog,
+            engine=engine,
+            images=images,
+            settings=JobSettings(
+                output=output.resolve(),
+                timeout=timeout,
+                compiler_cache=None if no_compiler_cache else compiler_cache,
+            ),
+            date=day,
+            host=host,
+            source=str(source),
+            callbacks=BuildCallbacks(
+                job_started=None if as_json else reporter.job_started,
+                job_finished=None if as_json else reporter.job_finished,
+                event=None if as_json else reporter.event,
+            ),
+        )
+    if as_json:
+        print_json(record.to_json())
+    else:
+        console.print(_summary(record))
+        console.print(f"build record: {escape(str(output / 'build-record.json'))}")
+    _report_failures(record)
+    if not record.ok:
+        failed = [j.id for j in record.jobs if j.status == "failed"]
+        raise BuildFailedError(
+            f"{len(failed)} job(s) failed: {', '.join(failed)}",
+            hint="the log paths above have the full output",
+        )
+    if not any(j.wheels for j in record.jobs):
+        raise BuildFailedError(
+            "no job ran on this machine, so no wheel was built",
+            hint="`wheelyard plan` shows where each job runs; build the others on their runners",
+        )
+    sys.stdout.flush()

@@ -1,0 +1,146 @@
+"""cibuildwheel options: composed with the package's own table, never silently overridden."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wheelyard.build.options import compose, package_option, repair_command
+from wheelyard.build.progress import EventKind, LogFollower
+from wheelyard.catalog import load_catalog
+from wheelyard.config import load_recipe
+from wheelyard.config.vocab import Platform
+from wheelyard.plan import make_plan
+
+
+def jobs_for(path: Path):  # type: ignore[no-untyped-def]
+    loaded = load_recipe(path, environ={})
+    plan = make_plan(loaded, load_catalog(), host=Platform.LINUX_X86_64)
+    return loaded, {job.variant: job for job in plan.jobs}
+
+
+def test_composes_with_the_packages_own_options(projects: Path) -> None:
+    loaded, jobs = jobs_for(projects / "cibw-own-options")
+    options = compose(
+        jobs["cpu"],
+        loaded,
+        build_env={"BUILD_VERSION": "1.0.0.dev1", "VARIANT": "cpu"},
+        pythons=["cp311", "cp312"],
+        image="localhost/img:cpu",
+        container_engine="podman",
+    )
+    env = options.env
+    assert env["CIBW_BUILD"] == "cp311-manylinux_x86_64 cp312-manylinux_x86_64"
+    assert env["CIBW_MANYLINUX_X86_64_IMAGE"] == "localhost/img:cpu"
+    # before-build: wheelyard's first, then the package's list joined in order.
+    assert env["CIBW_BEFORE_BUILD"] == "echo wheelyard-before && echo pkg-one && echo pkg-two"
+    # before-all: the package's, then the native core build, once per job.
+    assert env["CIBW_BEFORE_ALL"] == (
+        "(ccache --zero-stats >/dev/null 2>&1 || true) && yum install -y zlib-devel && "
+        "echo 'wheelyard: native-build start' && ( make -C core ) && "
+        "echo 'wheelyard: native-build done'"
+    )
+    # environment: ours first, the recipe's, then the package's table (its assignments win).
+    assert env["CIBW_ENVIRONMENT"].startswith("BUILD_VERSION=1.0.0.dev1 VARIANT=cpu ")
+    assert env["CIBW_ENVIRONMENT"].endswith(' EXTRA="$HOME/x" BUILD_VERSION="9.9.9" ZLIB="1"')
+    # test: the smoke test, then the package's own tests, in the CPU job.
+    assert env["CIBW_TEST_COMMAND"] == "echo smoke && pytest {project}/tests"
+    # the package's repair command (from [tool.cibuildwheel.linux]) is kept: not in env.
+    assert "CIBW_REPAIR_WHEEL_COMMAND_LINUX" not in env
+    assert options.notes == (
+        "skip: the package's skip list still applies",
+        "manylinux-x86_64-image: taken over by the cpu builder image localhost/img:cpu",
+        "environment: wheelyard's variables first, then the package's (which win)",
+        "before-all: the package's before-all, then wheelyard's native-build",
+        "before-build: wheelyard's before-build, then the package's",
+        "repair-wheel-command: the package's command is kept",
+        "test-command: wheelyard's smoke test, then the package's tests",
+    )
+
+
+def test_gpu_job_skips_tests_and_excludes_driver_libraries(projects: Path) -> None:
+    loaded, jobs = jobs_for(projects / "matrix-4x6")
+    options = compose(
+        jobs["cu128"],
+        loaded,
+        build_env={},
+        pythons=["cp312"],
+        image="img",
+        container_engine="podman; create_args: --runtime runc",
+    )
+    assert options.env["CIBW_TEST_SKIP"] == "*"
+    assert "CIBW_TEST_COMMAND" not in options.env
+    repair = options.env["CIBW_REPAIR_WHEEL_COMMAND_LINUX"]
+    assert repair.startswith(
+        "auditwheel repair --exclude libcuda.so.1 --exclude libnvidia-ml.so.1 "
+        "--exclude 'libtorch*.so' --exclude 'libc10*.so'"
+    )  # matrix-4x6 builds against torch
+    assert options.env["CIBW_BUILD_FRONTEND"] == "build[uv]"
+    assert options.notes[-1].startswith("test: skipped in the build job; the cu128 wheels get")
+
+
+def test_cpu_repair_has_no_gpu_excludes(projects: Path) -> None:
+    _, jobs = jobs_for(projects / "no-table")
+    assert repair_command(jobs["cpu"], torch=False).startswith(
+        "auditwheel repair -w {dest_dir} {wheel} && "
+    )
+
+
+def test_free_threaded_enables_the_feature(projects: Path) -> None:
+    loaded, jobs = jobs_for(projects / "no-table")
+    options = compose(
+        jobs["cpu"],
+        loaded,
+        build_env={},
+        pythons=["cp313", "cp314t"],
+        image="img",
+        container_engine="podman",
+    )
+    assert options.env["CIBW_ENABLE"] == "cpython-freethreading"
+    assert options.env["CIBW_BUILD"] == "cp313-manylinux_x86_64 cp314t-manylinux_x86_64"
+
+
+def test_platform_table_wins_over_global() -> None:
+    table = {"before-all": "a", "linux": {"before-all": "b"}, "macos": {"before-all": "c"}}
+    assert package_option(table, "before-all", "linux") == "b"
+    assert package_option(table, "before-all", "windows") == "a"
+
+
+CIBW_LOG = """
+     _ _       _ _   _       _           _
+Starting container image localhost/wheelyard-builder:cpu...
+Running before_all...
+wheelyard: native-build start
+wheelyard: native-build done
+\x1b[1m\x1b[34mBuilding cp311-manylinux_x86_64 wheel\x1b[0m
+CPython 3.11 manylinux x86_64
+Building wheel...
+Repairing wheel...
+wheelyard-ccache direct_cache_hit 0
+wheelyard-ccache cache_miss 3
+Testing wheel...
+✓ cp311-manylinux_x86_64 finished in 2.5 seconds
+Building cp312-manylinux_x86_64 wheel
+Building wheel...
+"""
+
+
+def test_log_follower_times_pythons_and_the_native_core() -> None:
+    ticks = iter(float(i) for i in range(100))
+    events = []
+    follower = LogFollower(on_event=events.append, clock=lambda: next(ticks))
+    for line in CIBW_LOG.splitlines():
+        follower.feed(line)
+    assert follower.native_seconds == 1.0
+    cp311 = follower.pythons["cp311"]
+    assert cp311.seconds == 7.0
+    assert cp311.compiler_cache == {"direct_cache_hit": 0, "cache_miss": 3}
+    assert follower.current == "cp312"
+    assert follower.failed_step == "Building wheel"
+    kinds = [e.kind for e in events if e.kind is not EventKind.STEP]
+    assert kinds == [
+        EventKind.NATIVE_STARTED,
+        EventKind.NATIVE_FINISHED,
+        EventKind.PYTHON_STARTED,
+        EventKind.PYTHON_FINISHED,
+        EventKind.PYTHON_STARTED,
+    ]
