@@ -27,8 +27,18 @@ QUERY_TIMEOUT = 120.0
 """Inspect, tag, remove, list: quick commands that only hang when the engine is stuck."""
 
 
-def _render_limit(value: int) -> str:
-    return "-1" if value == resource.RLIM_INFINITY or value < 0 else str(value)
+NPROC_CEILING = 32767
+"""podman 4 starts the OCI runtime with RLIMIT_NPROC 32768 whatever the host allows, and runc
+refuses to set exactly that in the container ("setting rlimit type 6: operation not
+permitted"); 32767 is the highest value measured to work."""
+NOFILE_CEILING = 1048576
+"""Linux's default fs.nr_open: what an "unlimited" host limit means for a container."""
+
+
+def _capped(value: int, ceiling: int) -> int:
+    if value == resource.RLIM_INFINITY or value < 0:
+        return ceiling
+    return min(value, ceiling)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,8 +64,10 @@ class HostFacts:
 
     def ulimit_args(self) -> list[str]:
         return [
-            f"--ulimit=nofile={_render_limit(self.nofile[0])}:{_render_limit(self.nofile[1])}",
-            f"--ulimit=nproc={_render_limit(self.nproc[0])}:{_render_limit(self.nproc[1])}",
+            f"--ulimit=nofile={_capped(self.nofile[0], NOFILE_CEILING)}:"
+            f"{_capped(self.nofile[1], NOFILE_CEILING)}",
+            f"--ulimit=nproc={_capped(self.nproc[0], NPROC_CEILING)}:"
+            f"{_capped(self.nproc[1], NPROC_CEILING)}",
         ]
 
     def ca_args(self) -> list[str]:
@@ -203,6 +215,8 @@ class CliEngine:
     """What podman and docker share: the same command line for everything wheelyard runs."""
 
     name: str = ""
+    fix_hint: str = INSTALL_HINT
+    """What to do when ``info`` fails."""
 
     def __init__(self, *, host: HostFacts | None = None, executable: str | None = None) -> None:
         self.host = host if host is not None else HostFacts.probe()
@@ -264,20 +278,16 @@ class CliEngine:
 
     def check(self, *, timeout: float = PROBE_TIMEOUT) -> None:
         if shutil.which(self.executable) is None:
-            raise EngineError(f"{self.executable} is not installed", hint=INSTALL_HINT)
+            raise EngineError(f"{self.executable} is not installed", hint=self.fix_hint)
         try:
             result = self._run("info", timeout=timeout, check=False)
         except ProcessError as exc:
             raise EngineError(
-                f"`{self.executable} info` did not answer: {exc.message}",
-                hint=f"check that {self.name} works: `{self.executable} info`",
+                f"`{self.executable} info` did not answer: {exc.message}", hint=self.fix_hint
             ) from exc
         if result.returncode != 0:
             last = result.output.strip().splitlines()[-1:] or ["no output"]
-            raise EngineError(
-                f"`{self.executable} info` failed: {last[0]}",
-                hint=f"check that {self.name} works: `{self.executable} info`",
-            )
+            raise EngineError(f"`{self.executable} info` failed: {last[0]}", hint=self.fix_hint)
 
     def image_info(self, ref: str) -> ImageInfo | None:
         found = self._json("image", "inspect", ref)
@@ -365,6 +375,7 @@ class DockerEngine(CliEngine):
     """docker: the daemon sets runtime and limits; only the CA bundle is mounted."""
 
     name = "docker"
+    fix_hint = f"start the docker daemon (systemctl start docker), or {INSTALL_HINT}"
 
 
 ENGINES: Mapping[str, Callable[..., ContainerEngine]] = {
@@ -393,20 +404,21 @@ def detect_engine(
 ) -> ContainerEngine:
     """The first engine that really works (``preferred`` only, when given)."""
     names = [preferred] if preferred else list(ENGINES)
-    failures: list[str] = []
+    failures: list[EngineError] = []
     for name in names:
         engine = get_engine(name, host=host)
         try:
             engine.check(timeout=timeout)
         except EngineError as exc:
-            failures.append(exc.message)
+            failures.append(exc)
             continue
         return engine
     if preferred:
         raise EngineError(
-            f"container engine {preferred} does not work: {failures[0]}", hint=INSTALL_HINT
-        )
+            f"container engine {preferred} does not work: {failures[0].message}",
+            hint=failures[0].hint,
+        ) from failures[0]
     raise EngineError(
-        f"no working container engine ({'; '.join(failures)})",
+        f"no working container engine ({'; '.join(f.message for f in failures)})",
         hint=INSTALL_HINT,
     )

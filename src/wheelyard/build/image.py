@@ -168,6 +168,12 @@ def resolve_request(
             f"wheelyard cannot build {entry.kind} builder images ({variant})",
             hint=f"point images.{platform} of {variant} at a vendor image that has the toolkit",
         )
+    if entry.kind is AcceleratorKind.CUDA and (not entry.toolkit_packages or not entry.toolkit):
+        raise ImageRequestError(
+            f"the catalog lists no toolkit-packages for {variant}",
+            hint=f"add toolkit-packages (pip requirements) to variants.{variant}, or "
+            f"point its images.{platform} at an image that has the toolkit",
+        )
     return ImageRequest(variant=variant, platform=platform, ref=ref, entry=entry)
 
 
@@ -280,15 +286,9 @@ def _ensure_toolkit(
     progress: ProgressCallback | None,
 ) -> ImageBuildResult:
     entry = request.entry
-    if not entry.toolkit_packages or entry.toolkit is None:
-        raise ImageRequestError(
-            f"the catalog lists no toolkit-packages for {request.variant}",
-            hint=f"add toolkit-packages (pip requirements) to variants.{request.variant}, or "
-            f"point its images.{request.platform} at an image that has the toolkit",
-        )
     recipe = ToolkitImageRecipe(
         variant=request.variant,
-        toolkit=entry.toolkit,
+        toolkit=entry.toolkit or "",
         packages=tuple(entry.toolkit_packages),
         base_hash=base.recipe_hash,
     )

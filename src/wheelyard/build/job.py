@@ -20,7 +20,7 @@ from pathlib import Path
 
 from wheelyard import proc
 from wheelyard.build.engine import ContainerEngine, ImageInfo
-from wheelyard.build.options import CCACHE_DIR, compose
+from wheelyard.build.options import CCACHE_DIR, EARLY_DIR, compose
 from wheelyard.build.progress import Event, LogFollower
 from wheelyard.build.record import JobRecord, PythonResult, WheelInfo
 from wheelyard.config.load import LoadedRecipe
@@ -73,7 +73,9 @@ def run_job(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("", encoding="utf-8")
 
-    extra_args = [f"--label={JOB_LABEL}={run_id}"]
+    early = staging / "early"
+    early.mkdir(parents=True, exist_ok=True)
+    extra_args = [f"--label={JOB_LABEL}={run_id}", f"--volume={early.resolve()}:{EARLY_DIR}:rw"]
     if settings.compiler_cache is not None:
         cache = settings.compiler_cache / job.variant
         cache.mkdir(parents=True, exist_ok=True)
@@ -108,11 +110,12 @@ def run_job(
             job.os,
             "--output-dir",
             str(staging),
-            str(loaded.project_dir),
+            ".",
         ]
         try:
             proc.run(
                 argv,
+                cwd=loaded.project_dir,  # cibuildwheel copies its working directory as {project}
                 env=environ,
                 timeout=settings.timeout,
                 log_path=log_path,
@@ -136,7 +139,8 @@ def run_job(
             for container in engine.containers_with_label(f"{JOB_LABEL}={run_id}"):
                 engine.remove_container(container.id)
 
-    wheels = _collect(staging, out_dir, settings.output)
+    finished = {p for p, t in follower.pythons.items() if t.seconds is not None}
+    wheels = _collect(staging, out_dir, settings.output, finished=finished)
     results = _python_results(job.pythons, missing, follower, wheels, failure)
     return JobRecord(
         job=job.to_json(),
@@ -172,13 +176,24 @@ def _clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
 
 
-def _collect(staging: Path, out_dir: Path, root: Path) -> list[WheelInfo]:
-    """Move the staged wheels into the variant's directory (one rename each)."""
+def _collect(staging: Path, out_dir: Path, root: Path, *, finished: set[str]) -> list[WheelInfo]:
+    """Move the job's wheels into the variant's directory (one rename each).
+
+    cibuildwheel's output when it finished; otherwise the wheels copied out early for the
+    Pythons that went through every step (built, repaired, tested).
+    """
     found: list[WheelInfo] = []
     if not staging.is_dir():
         return found
     out_dir.mkdir(parents=True, exist_ok=True)
-    for wheel in sorted(staging.glob("*.whl")):
+    candidates = sorted(staging.glob("*.whl"))
+    if not candidates:
+        candidates = [
+            w
+            for w in sorted((staging / "early").glob("*.whl"))
+            if WheelInfo.of(w, staging).python in finished
+        ]
+    for wheel in candidates:
         target = out_dir / wheel.name
         wheel.replace(target)
         found.append(WheelInfo.of(target, root))

@@ -23,6 +23,9 @@ NATIVE_START = "wheelyard: native-build start"
 NATIVE_DONE = "wheelyard: native-build done"
 CCACHE_MARK = "wheelyard-ccache"
 CCACHE_DIR = "/wheelyard-ccache"
+EARLY_DIR = "/wheelyard-early"
+"""Mounted from the host: each repaired wheel is copied there at once, because cibuildwheel
+copies wheels back only after the last Python, and a failure would otherwise lose them all."""
 FRONTEND = "build[uv]"
 
 NEVER_BUNDLE_CUDA = ("libcuda.so.1", "libnvidia-ml.so.1")
@@ -85,7 +88,8 @@ def repair_command(job: Job, *, torch: bool, extra_excludes: Sequence[str] = ())
         "(ccache --print-stats 2>/dev/null | "
         f"sed -n 's/^\\({counters}\\)\\t/{CCACHE_MARK} \\1 /p' || true)"
     )
-    return f"auditwheel repair{flags} -w {{dest_dir}} {{wheel}} && {stats}"
+    keep = f"(cp {{dest_dir}}/*.whl {EARLY_DIR}/ 2>/dev/null || true)"
+    return f"auditwheel repair{flags} -w {{dest_dir}} {{wheel}} && {keep} && {stats}"
 
 
 def smoke_command(loaded: LoadedRecipe) -> str | None:
@@ -94,7 +98,7 @@ def smoke_command(loaded: LoadedRecipe) -> str | None:
     if smoke is None:
         return None
     if (loaded.project_dir / smoke).is_file():
-        return f"python {{project}}/{smoke}"
+        return f"python {{package}}/{smoke}"
     return smoke
 
 

@@ -13,7 +13,13 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from wheelyard.build.engine import detect_engine
-from wheelyard.build.image import ImageBuildResult, ImageSettings, ensure_image, list_builder_images
+from wheelyard.build.image import (
+    ImageBuildResult,
+    ImageSettings,
+    ensure_image,
+    list_builder_images,
+    resolve_request,
+)
 from wheelyard.build.image_recipe import BuilderImage
 from wheelyard.build.steps import StepEvent, StepState
 from wheelyard.catalog import Catalog, load_catalog
@@ -175,16 +181,19 @@ def build(
 ) -> None:
     """Build (or reuse) the builder image of a variant, tagged as the catalog names it."""
     catalog = _catalog(package)
-    target = platform or host_platform()
+    host = host_platform()
+    target = platform or host
     if target is None:
         raise ImageRequestError(
             "this machine's platform is not one wheelyard builds for", hint="pass --platform"
         )
+    request = resolve_request(catalog, variant, target, host=host)
     engine = detect_engine(engine_name)
     settings = _settings(cache_dir, pyenv_root)
     if not as_json:
         err_console.print(
-            f"builder image for [bold]{escape(variant)}[/] on {target} with {engine.name} "
+            f"builder image [bold]{escape(request.ref)}[/] ({escape(variant)} on {target}, "
+            f"{engine.name}) "
             f"[dim](log folder {escape(str(settings.log_dir))})[/]"
         )
     with StepReporter() as reporter:
