@@ -32,7 +32,9 @@ def auditwheel_platforms(wheel: Path) -> str:
     """What `auditwheel show` says the wheel is consistent with."""
     proc = subprocess.run(
         [sys.executable, "-m", "auditwheel", "show", str(wheel)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return " ".join(proc.stdout.split())
 
@@ -105,6 +107,8 @@ def test_before_build_failure(cli: Callable[..., Any], tmp_path: Path, projects:
 def test_no_stray_containers_after_builds() -> None:
     proc = subprocess.run(
         ["podman", "ps", "-a", "--filter", "label=dev.wheelyard.job", "--format", "{{.ID}}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert proc.stdout.strip() == ""
