@@ -112,3 +112,21 @@ def test_no_stray_containers_after_builds() -> None:
         check=True,
     )
     assert proc.stdout.strip() == ""
+
+
+def test_native_core_is_compiled_once_per_job(cli: Callable[..., Any], tmp_path: Path) -> None:
+    out = tmp_path / "wheelhouse"
+    result = build(cli, REPO / "examples" / "native-core", out)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    [job] = record_of(out)["jobs"]
+    built = [p["python"] for p in job["pythons"] if p["status"] == "built"]
+    assert len(built) >= 2
+    native = job["native_core"]
+    assert native["runs"] == 1
+    assert native["seconds"] > 0
+    assert native["reused_by"] == built
+    # The core ran in before-all, once, before the first Python's build.
+    assert job["effective_options"]["CIBW_BEFORE_ALL"].endswith(
+        "( bash tools/build_core.sh ) && echo 'wheelyard: native-build done'"
+    )
+    assert "native-build: done in" in result.stdout

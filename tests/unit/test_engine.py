@@ -27,12 +27,8 @@ from wheelyard.build.engine import (
     parse_image_info,
 )
 from wheelyard.build.host_pythons import HostInterpreter, find_interpreters
-from wheelyard.build.image import (
-    ImageSettings,
-    ensure_image,
-    remove_strays,
-    resolve_request,
-)
+from wheelyard.build.image import ImageSettings, ensure_image, resolve_request
+from wheelyard.build.image_cleanup import candidate_ref, remove_strays, repository
 from wheelyard.build.image_recipe import (
     LABEL_RECIPE_HASH,
     BaseImageRecipe,
@@ -526,8 +522,7 @@ def test_strays_of_dead_builders_are_removed(tmp_path: Path) -> None:
     work = tmp_path / "work"
     (work / f"cpu-{dead}" / "rootfs").mkdir(parents=True)
     (work / f"cpu-{live}").mkdir()
-    settings = ImageSettings(cache_dir=tmp_path, pyenv_root=tmp_path)
-    removed = remove_strays(engine, settings)
+    removed = remove_strays(engine, work_root=work)
     assert engine.removed == ["c-dead", f"localhost/wheelyard-builder:cpu-candidate-{dead}-ab12"]
     assert len(removed) == 3
     assert not (work / f"cpu-{dead}").exists()
@@ -539,3 +534,10 @@ def test_cli_reports_a_bad_variant(cli: Callable[..., Any]) -> None:
     assert result.exit_code == 2
     assert "unknown variant 'cu12'" in result.stderr
     assert "did you mean 'cu128'?" in result.stderr
+
+
+def test_candidate_tags_keep_the_repository() -> None:
+    assert repository("localhost/wheelyard-builder:cpu") == "localhost/wheelyard-builder"
+    assert repository("localhost:5000/builder") == "localhost:5000/builder"
+    tag = candidate_ref("localhost/wheelyard-builder:cu130", "cu130", "ab12cd")
+    assert tag == f"localhost/wheelyard-builder:cu130-candidate-{os.getpid()}-ab12cd"

@@ -1,6 +1,6 @@
 """Smoke test for an installed hello-c wheel: run it outside the source tree.
 
-    python tests/smoke_test.py
+python tests/smoke_test.py
 """
 
 import math

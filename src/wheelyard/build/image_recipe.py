@@ -121,6 +121,28 @@ class BaseImageRecipe:
     def hash(self) -> str:
         return _digest(self.inputs())
 
+    def check_script(self) -> str:
+        """Bash that fails unless the image offers what cibuildwheel relies on, checked the
+        way cibuildwheel looks (``which`` with the interpreter's bin first on PATH)."""
+        lines = ["set -euo pipefail", "test -x /opt/python/cp39-cp39/bin/python"]
+        for interp in self.interpreters:
+            bin_dir = f"{interp.image_prefix}/bin"
+            lines += [
+                f'test "$(PATH={bin_dir}:$PATH which python)" = {bin_dir}/python',
+                f'test "$(PATH={bin_dir}:$PATH which pip)" = {bin_dir}/pip',
+                f"{bin_dir}/python -c 'import build, virtualenv, pip, ssl'",
+            ]
+        lines += [
+            "for tool in auditwheel patchelf uv gcc g++ make ccache bash tar mktemp which; do",
+            '  command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }',
+            "done",
+            "auditwheel --version",
+            "patchelf --version",
+            "uv --version",
+            'test "$UV_PYTHON_DOWNLOADS" = never',
+        ]
+        return "\n".join(lines) + "\n"
+
 
 @dataclass(frozen=True, kw_only=True)
 class ToolkitImageRecipe:
@@ -152,6 +174,17 @@ class ToolkitImageRecipe:
             ("CUDA_HOME", self.cuda_home),
             ("CUDA_PATH", self.cuda_home),
             ("PATH", f"{self.cuda_home}/bin:{SYSTEM_PATH}"),
+        )
+
+    def check_script(self) -> str:
+        """Bash that fails unless nvcc, the headers and the static runtime are in place."""
+        return (
+            "set -euo pipefail\n"
+            f'test "$CUDA_HOME" = {self.cuda_home}\n'
+            f'test "$(command -v nvcc)" = {self.cuda_home}/bin/nvcc\n'
+            f"test -f {self.cuda_home}/lib64/libcudart_static.a\n"
+            f"test -f {self.cuda_home}/include/cuda_runtime.h\n"
+            "nvcc --version\n"
         )
 
 

@@ -139,7 +139,7 @@ def build_toolkit_image(
             'CMD ["/bin/bash"]',
             *label_changes(labels),
         ]
-        with steps.step(f"commit {target_ref}"):
+        with steps.step(f"commit the {recipe.variant} image"):
             info = engine.commit_container(
                 container, target_ref, changes=changes, log_path=log_path
             )
