@@ -11,6 +11,10 @@
 # on PATH (CCACHE_DISABLE=1 turns it off).
 set -euo pipefail
 
+# Runs under bash 4.4 too (manylinux_2_28 images): EPOCHREALTIME needs bash 5, and possibly
+# empty arrays are expanded as ${a[@]+"${a[@]}"} because of set -u.
+now() { if [[ -n ${EPOCHREALTIME:-} ]]; then echo "$EPOCHREALTIME"; else date +%s.%N; fi; }
+
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
@@ -27,7 +31,8 @@ fi
 read -ra user_flags <<<"${CPPFLAGS:-} ${CXXFLAGS:-}"
 # -fPIC: the archive is linked into a shared extension module. No -g and no absolute paths in
 # the objects, so the library does not depend on where the tree was checked out.
-flags=(-std=c++17 -O2 -fPIC -fvisibility=hidden -DNDEBUG -Icore/include "${user_flags[@]}")
+flags=(-std=c++17 -O2 -fPIC -fvisibility=hidden -DNDEBUG -Icore/include)
+flags+=(${user_flags[@]+"${user_flags[@]}"})
 
 mapfile -t sources < <(cd core/src && printf '%s\n' *.cpp | LC_ALL=C sort)
 rm -rf "$objdir" "$libdir"
@@ -35,11 +40,11 @@ mkdir -p "$objdir" "$libdir"
 
 echo "native-core: ${compiler[*]} ${flags[*]}"
 echo "native-core: ${#sources[@]} sources, $jobs parallel jobs -> $libdir/libnativecore.a"
-start=$EPOCHREALTIME
+start=$(now)
 # sort_pairs.cpp (10 key x 6 value types) takes half the time: start it first so that parallel
 # jobs finish together. The archive lists objects by name whatever the order.
 printf '%s\n' sort_pairs.cpp "${sources[@]/sort_pairs.cpp/}" | grep . |
     xargs -P "$jobs" -I{} "${compiler[@]}" "${flags[@]}" -c "core/src/{}" -o "$objdir/{}.o"
 objects=("${sources[@]/#/$objdir/}")
 ar rcsD "$libdir/libnativecore.a" "${objects[@]/%/.o}"
-awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "native-core: built in %.1f s\n", e - s }'
+awk -v s="$start" -v e="$(now)" 'BEGIN { printf "native-core: built in %.1f s\n", e - s }'
