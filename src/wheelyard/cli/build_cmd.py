@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import filesize
 from rich.markup import escape
 from rich.table import Table
 
@@ -36,15 +37,6 @@ DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
 
 class BuildFailedError(WheelyardError):
     """At least one job failed; the record and logs say which and where."""
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} B"
 
 
 class Reporter:
@@ -106,7 +98,7 @@ def _summary(record: BuildRecord) -> Table:
             seconds = times.get(wheel.name)
             table.add_row(
                 wheel.path,
-                _human_size(wheel.size),
+                filesize.decimal(wheel.size),
                 wheel.sha256[:16],
                 f"{seconds:.1f} s" if seconds is not None else "-",
             )

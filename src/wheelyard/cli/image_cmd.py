@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Annotated
 
 import typer
+from rich import filesize
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -35,15 +36,6 @@ EngineOpt = Annotated[
     str | None, typer.Option("--engine", help="podman or docker (default: the first that works).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object on stdout.")]
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
 
 
 def _plain_output() -> bool:
@@ -131,7 +123,7 @@ def result_table(result: ImageBuildResult) -> Table:
         ("variant", f"{result.variant} on {result.platform}"),
         ("id", image.info.short_id),
         ("digest", image.info.digest or "-"),
-        ("size", human_size(image.info.size)),
+        ("size", filesize.decimal(image.info.size)),
         ("interpreters", " ".join(image.interpreters)),
         ("toolkit", " / ".join(f"{k} {v}" for k, v in image.toolkit.items())),
         ("tools", " / ".join(f"{k} {v}" for k, v in image.tools.items())),
@@ -224,7 +216,7 @@ def images_table(images: list[BuilderImage]) -> Table:
             image.variant,
             image.info.short_id,
             escape(digest[:19] + "…" if len(digest) > 20 else digest),
-            human_size(image.info.size),
+            filesize.decimal(image.info.size),
             escape(image.info.created[:19]),
             " ".join(image.interpreters),
             escape(" / ".join(f"{k} {v}" for k, v in image.toolkit.items())),
