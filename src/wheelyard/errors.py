@@ -114,3 +114,9 @@ class ImageRequestError(ImageError):
     """A builder image was asked for that wheelyard cannot build (unknown variant, platform)."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class WheelError(WheelyardError):
+    """A wheel file cannot be read or written (not a zip, bad name, missing dist-info)."""
+
+    exit_code = EXIT_BAD_INPUT

@@ -1,0 +1,1 @@
+"""Reading and rewriting wheel files: pure Python, no subprocesses."""
