@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -130,3 +132,75 @@ def test_native_core_is_compiled_once_per_job(cli: Callable[..., Any], tmp_path:
         "( bash tools/build_core.sh ) && echo 'wheelyard: native-build done'"
     )
     assert "native-build: done in" in result.stdout
+
+
+def test_missing_compiler_names_python_and_step(
+    cli: Callable[..., Any], tmp_path: Path, projects: Path
+) -> None:
+    out = tmp_path / "wheelhouse"
+    result = build(cli, projects / "no-compiler", out)
+    assert result.exit_code == 1
+    [job] = record_of(out)["jobs"]
+    assert job["failure"]["python"] == "cp312"
+    assert job["failure"]["step"] == "Building wheel"
+    assert "/opt/no-such-compiler/bin/cc" in job["failure"]["log_tail"]
+    assert "full log: " in result.stderr
+    assert Path(job["log"]).is_file()
+
+
+def test_timeout_stops_the_job_and_its_containers(
+    cli: Callable[..., Any], tmp_path: Path, projects: Path
+) -> None:
+    out = tmp_path / "wheelhouse"
+    result = build(cli, projects / "slow-build", out, "--timeout", "25")
+    assert result.exit_code == 1
+    [job] = record_of(out)["jobs"]
+    assert job["failure"]["timed_out"] is True
+    assert job["failure"]["python"] == "cp312"
+    assert job["failure"]["step"] == "Running before_build"
+    assert "ran past its timeout" in result.stderr
+    test_no_stray_containers_after_builds()
+
+
+def test_ctrl_c_stops_containers_and_writes_the_record(tmp_path: Path, projects: Path) -> None:
+    out = tmp_path / "wheelhouse"
+    argv = [sys.executable, "-m", "wheelyard", "build", str(projects / "slow-build")]
+    argv += ["--output", str(out), "--date", DATE, "--no-compiler-cache"]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = out / "logs" / "slow-build-linux-x86_64-cpu.log"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and child.poll() is None:
+        lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+        if "wheelyard-test-sleeping" in (line.strip() for line in lines):
+            break  # the before-build step itself is running (not the options echo)
+        time.sleep(0.5)
+    assert child.poll() is None, "the build ended before it reached its before-build step"
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=120)
+    assert child.returncode == 130, stderr
+    assert "interrupted" in stderr
+    [job] = record_of(out)["jobs"]
+    assert job["status"] == "failed"
+    assert job["failure"]["interrupted"] is True
+    assert job["failure"]["python"] == "cp312"
+    test_no_stray_containers_after_builds()
+
+
+def test_multi_package_builds_core_then_plugin_into_one_wheelhouse(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "wheelhouse"
+    monkeypatch.setenv("WHEELYARD_PYTHON", "cp312")
+    result = build(cli, REPO / "examples" / "multi-package", out)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    record = record_of(out)
+    assert [p["name"] for p in record["packages"]] == ["yardstream", "yardstream-s3"]
+    assert [(j["package"], j["status"]) for j in record["jobs"]] == [
+        ("yardstream", "succeeded"),
+        ("yardstream-s3", "succeeded"),
+    ]
+    names = sorted(w.name.split("-")[0] for w in (out / "cpu").glob("*.whl"))
+    assert names == ["yardstream", "yardstream_s3"]
+    # The plugin's smoke test ran against the core wheel built just before it.
+    plugin_log = Path(record["jobs"][1]["log"]).read_text()
+    assert f"on yardstream 0.1.0.dev{DATE.replace('-', '')}: ok (backends: file, s3)" in plugin_log

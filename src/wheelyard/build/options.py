@@ -24,6 +24,7 @@ NATIVE_DONE = "wheelyard: native-build done"
 CCACHE_MARK = "wheelyard-ccache"
 CCACHE_DIR = "/wheelyard-ccache"
 EARLY_DIR = "/wheelyard-early"
+FIND_LINKS_DIR = "/wheelyard-find-links"
 """Mounted from the host: each repaired wheel is copied there at once, because cibuildwheel
 copies wheels back only after the last Python, and a failure would otherwise lose them all."""
 FRONTEND = "build[uv]"

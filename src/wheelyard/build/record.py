@@ -65,6 +65,9 @@ class JobRecord:
     job: dict[str, Any]
     status: str
     """succeeded | failed | skipped"""
+    package: str = ""
+    """The project the job built (a multi-package repository builds several)."""
+    version: str = ""
     image: dict[str, Any] = field(default_factory=dict)
     engine: str = ""
     cibuildwheel: str = ""
@@ -83,16 +86,24 @@ class JobRecord:
     def id(self) -> str:
         return str(self.job["id"])
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """Unique within a record: (package, job id)."""
+        return (self.package, self.id)
+
 
 @dataclass(frozen=True, kw_only=True)
 class BuildRecord:
     package: str
+    """The project built, or the repository's name when it holds several ``packages``."""
     version: str
     channel: str
     build_date: str | None
     source: str
     started_at: str
     jobs: tuple[JobRecord, ...]
+    packages: tuple[dict[str, str], ...] = ()
+    """Every project of the build in order: ``{"name", "version", "path"}``."""
     schema: str = RECORD_SCHEMA
 
     @property

@@ -17,15 +17,17 @@ from rich.table import Table
 from wheelyard.build.engine import ImageInfo, detect_engine
 from wheelyard.build.image import ensure_image
 from wheelyard.build.job import JobSettings
-from wheelyard.build.package import BuildCallbacks, build_plan
+from wheelyard.build.package import BuildCallbacks, PackageBuild, build_packages
 from wheelyard.build.progress import Event, EventKind
 from wheelyard.build.record import BuildRecord, JobRecord
 from wheelyard.build.source import is_sdist, unpack_sdist
 from wheelyard.build.steps import StepEvent, StepState
-from wheelyard.cli.common import ProfileOpt, RecipeOpt, load
+from wheelyard.catalog.model import Catalog
+from wheelyard.cli.common import Loaded, ProfileOpt, RecipeOpt, load
 from wheelyard.cli.env_cmd import parse_date
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.plan_cmd import echo_recipe
+from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import WheelyardError
 from wheelyard.plan import Job, make_plan
@@ -42,13 +44,18 @@ class BuildFailedError(WheelyardError):
 class Reporter:
     """Plain timed lines (CI, no terminal) or a live status line (terminal)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, multi: bool = False) -> None:
+        self.multi = multi
         self.t0 = time.monotonic()
         self.live = console.is_terminal
         self.status = console.status("") if self.live else None
 
     def line(self, text: str) -> None:
         console.print(f"[dim]\\[{time.monotonic() - self.t0:7.1f}s][/] {text}")
+
+    def package_started(self, loaded: LoadedRecipe, version: str) -> None:
+        if self.multi:
+            self.line(f"[bold]{escape(loaded.project_name)} {escape(version)}[/]")
 
     def job_started(self, job: Job) -> None:
         self.line(
@@ -125,6 +132,41 @@ def _report_failures(record: BuildRecord) -> None:
             err_console.print(f"[dim]{escape(job.id)} options: {escape(note)}[/]")
 
 
+def _package_builds(
+    root: Loaded,
+    path: Path,
+    profile: str | None,
+    recipe: Path | None,
+    variant: list[str] | None,
+    channel: Channel | None,
+) -> list[PackageBuild]:
+    """The projects to build: the one at ``path``, or each of its ``packages`` in order."""
+    listed = root.recipe.recipe.packages
+    loaded = [root]
+    if listed:
+        base = root.recipe.project_dir
+        loaded = []
+        for entry in listed:
+            directory = base / entry
+            if not (directory / "pyproject.toml").is_file():
+                raise WheelyardError(
+                    f"packages: {entry} has no pyproject.toml ({directory})",
+                    hint=f"fix `packages` in {root.recipe.pyproject}",
+                )
+            loaded.append(load(directory, profile, recipe))
+    host = host_platform()
+    return [
+        PackageBuild(
+            loaded=unit.recipe,
+            catalog=unit.catalog,
+            plan=make_plan(
+                unit.recipe, unit.catalog, host=host, only_variants=variant, channel=channel
+            ),
+        )
+        for unit in loaded
+    ]
+
+
 def build_command(
     path: Annotated[
         Path, typer.Argument(help="Package directory, pyproject.toml, or an sdist (.tar.gz).")
@@ -160,41 +202,39 @@ def build_command(
         source = path
         if is_sdist(path):
             path = unpack_sdist(path, Path(tmp))
-        loaded = load(path, profile, recipe)
+        root = load(path, profile, recipe)
+        units = _package_builds(root, path, profile, recipe, variant, channel)
+        first = units[0]
         if not as_json:
-            echo_recipe(loaded.recipe)
+            for unit in units:
+                echo_recipe(unit.loaded)
         host = host_platform()
-        plan = make_plan(
-            loaded.recipe, loaded.catalog, host=host, only_variants=variant, channel=channel
-        )
-        chosen = plan.channel
         day: dt.date | None = None
         if date is not None:
             day = parse_date(date)
-        elif chosen is Channel.NIGHTLY:
-            day = commit_date(loaded.recipe.project_dir)
+        elif any(unit.plan.channel is Channel.NIGHTLY for unit in units):
+            day = commit_date(first.loaded.project_dir)
         engine = detect_engine(engine_name)
-        reporter = Reporter()
+        reporter = Reporter(multi=len(units) > 1)
 
         def image_step(event: StepEvent) -> None:
             if event.state is not StepState.STARTED:
                 took = f" ({event.seconds:.0f} s)" if event.seconds is not None else ""
                 reporter.line(f"  image {escape(event.step)}: {event.state}{took}")
 
-        def images(job: Job) -> tuple[str, ImageInfo]:
+        def images(job: Job, catalog: Catalog) -> tuple[str, ImageInfo]:
             result = ensure_image(
                 job.variant,
                 job.platform,
-                catalog=loaded.catalog,
+                catalog=catalog,
                 engine=engine,
                 progress=None if as_json else image_step,
             )
             return result.ref, result.info
 
-        record = build_plan(
-            plan,
-            loaded.recipe,
-            loaded.catalog,
+        record = build_packages(
+            units,
+            name=root.recipe.project_name,
             engine=engine,
             images=images,
             settings=JobSettings(
@@ -209,6 +249,7 @@ def build_command(
                 job_started=None if as_json else reporter.job_started,
                 job_finished=None if as_json else reporter.job_finished,
                 event=None if as_json else reporter.event,
+                package_started=None if as_json else reporter.package_started,
             ),
         )
     if as_json:
