@@ -112,3 +112,25 @@ def test_version_flag(cli: Cli) -> None:
     result = cli("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("wheelyard ")
+
+
+def test_plan_of_a_multi_package_repository_plans_each_package(cli: Any) -> None:
+    root = Path(__file__).parents[2] / "examples" / "multi-package"
+    result = cli("plan", str(root), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [p["package"] for p in data["packages"]] == ["yardstream", "yardstream-s3"]
+    github = json.loads(cli("plan", str(root), "--format", "github").stdout)
+    assert [(e["package"], e["package_dir"]) for e in github["include"]] == [
+        ("yardstream", "core"),
+        ("yardstream-s3", "plugin-s3"),
+    ]
+
+
+def test_a_listed_package_without_pyproject_is_a_clear_error(cli: Any, tmp_path: Any) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.wheelyard]\npackages = ["core", "missing"]\n')
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "pyproject.toml").write_text('[project]\nname = "core"\nversion = "1"\n')
+    result = cli("plan", str(tmp_path))
+    assert result.exit_code == 1
+    assert "packages: missing has no pyproject.toml" in result.stderr

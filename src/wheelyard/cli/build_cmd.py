@@ -23,7 +23,7 @@ from wheelyard.build.record import BuildRecord, JobRecord
 from wheelyard.build.source import is_sdist, unpack_sdist
 from wheelyard.build.steps import StepEvent, StepState
 from wheelyard.catalog.model import Catalog
-from wheelyard.cli.common import Loaded, ProfileOpt, RecipeOpt, load
+from wheelyard.cli.common import Loaded, ProfileOpt, RecipeOpt, load_packages
 from wheelyard.cli.env_cmd import parse_date
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.plan_cmd import echo_recipe
@@ -133,27 +133,8 @@ def _report_failures(record: BuildRecord) -> None:
 
 
 def _package_builds(
-    root: Loaded,
-    path: Path,
-    profile: str | None,
-    recipe: Path | None,
-    variant: list[str] | None,
-    channel: Channel | None,
+    units: list[Loaded], variant: list[str] | None, channel: Channel | None
 ) -> list[PackageBuild]:
-    """The projects to build: the one at ``path``, or each of its ``packages`` in order."""
-    listed = root.recipe.recipe.packages
-    loaded = [root]
-    if listed:
-        base = root.recipe.project_dir
-        loaded = []
-        for entry in listed:
-            directory = base / entry
-            if not (directory / "pyproject.toml").is_file():
-                raise WheelyardError(
-                    f"packages: {entry} has no pyproject.toml ({directory})",
-                    hint=f"fix `packages` in {root.recipe.pyproject}",
-                )
-            loaded.append(load(directory, profile, recipe))
     host = host_platform()
     return [
         PackageBuild(
@@ -163,7 +144,7 @@ def _package_builds(
                 unit.recipe, unit.catalog, host=host, only_variants=variant, channel=channel
             ),
         )
-        for unit in loaded
+        for unit in units
     ]
 
 
@@ -202,8 +183,8 @@ def build_command(
         source = path
         if is_sdist(path):
             path = unpack_sdist(path, Path(tmp))
-        root = load(path, profile, recipe)
-        units = _package_builds(root, path, profile, recipe, variant, channel)
+        root, loaded_units = load_packages(path, profile, recipe)
+        units = _package_builds(loaded_units, variant, channel)
         first = units[0]
         if not as_json:
             for unit in units:

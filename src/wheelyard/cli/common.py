@@ -11,6 +11,7 @@ import typer
 
 from wheelyard.catalog import Catalog, load_catalog
 from wheelyard.config import LoadedRecipe, load_recipe
+from wheelyard.errors import WheelyardError
 
 PathArg = Annotated[
     Path,
@@ -44,3 +45,23 @@ def load(path: Path, profile: str | None, recipe_file: Path | None) -> Loaded:
     loaded = load_recipe(path, profile=profile, farm_recipe=recipe_file, environ=environ)
     catalog = load_catalog(loaded.recipe.catalog, extension_source=loaded.source_of)
     return Loaded(recipe=loaded, catalog=catalog)
+
+
+def load_packages(
+    path: Path, profile: str | None, recipe_file: Path | None
+) -> tuple[Loaded, list[Loaded]]:
+    """The recipe at ``path`` and the projects to build: itself, or each of its ``packages``."""
+    root = load(path, profile, recipe_file)
+    listed = root.recipe.recipe.packages
+    if not listed:
+        return root, [root]
+    units = []
+    for entry in listed:
+        directory = root.recipe.project_dir / entry
+        if not (directory / "pyproject.toml").is_file():
+            raise WheelyardError(
+                f"packages: {entry} has no pyproject.toml ({directory})",
+                hint=f"fix `packages` in {root.recipe.pyproject}",
+            )
+        units.append(load(directory, profile, recipe_file))
+    return root, units

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from wheelyard.cli.common import PathArg, ProfileOpt, RecipeOpt, load
+from wheelyard.cli.common import Loaded, PathArg, ProfileOpt, RecipeOpt, load_packages
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel, PythonMode
@@ -121,35 +121,57 @@ def plan_command(
         Path | None, typer.Option("--output", "-o", help="Also write the JSON plan here.")
     ] = None,
 ) -> None:
-    """Expand the recipe into build jobs (platform x variant x Python group)."""
-    loaded = load(path, profile, recipe)
-    if fmt is PlanFormat.TABLE:
-        echo_recipe(loaded.recipe)
-    plan = make_plan(
-        loaded.recipe, loaded.catalog, host=host_platform(), only_variants=variant, channel=channel
-    )
-    comparison = None
+    """Expand the recipe into build jobs (platform x variant x Python group).
+
+    A repository listing several ``packages`` plans each of them, in build order.
+    """
+    root, units = load_packages(path, profile, recipe)
+    params = None
     if cost:
         params = load_parameters(timings) if timings is not None else CostParameters()
-        comparison = estimate(plan, params)
+    plans = [
+        make_plan(
+            unit.recipe, unit.catalog, host=host_platform(), only_variants=variant, channel=channel
+        )
+        for unit in units
+    ]
+    comparisons = [estimate(plan, params) if params else None for plan in plans]
+    multi = len(units) > 1
+
+    def plan_json(unit: Loaded, plan: Plan, comparison: CostComparison | None) -> dict[str, Any]:
+        data = plan.to_json()
+        if comparison is not None:
+            data["cost"] = comparison.to_json()
+        return {"package": unit.recipe.project_name, **data} if multi else data
+
+    documents = [plan_json(*item) for item in zip(units, plans, comparisons, strict=True)]
+    combined: dict[str, Any] = {"packages": documents} if multi else documents[0]
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(plan.to_json(), indent=2) + "\n", encoding="utf-8")
+        output.write_text(json.dumps(combined, indent=2) + "\n", encoding="utf-8")
 
     match fmt:
         case PlanFormat.JSON:
-            data = plan.to_json()
-            if comparison is not None:
-                data["cost"] = comparison.to_json()
-            print_json(data)
+            print_json(combined)
         case PlanFormat.GITHUB:
-            print_json(github_matrix(plan, loaded.catalog))
+            include: list[dict[str, str]] = []
+            for unit, plan in zip(units, plans, strict=True):
+                relative = unit.recipe.project_dir.relative_to(root.recipe.project_dir)
+                for entry in github_matrix(plan, unit.catalog)["include"]:
+                    include.append(
+                        {**entry, "package": unit.recipe.project_name, "package_dir": str(relative)}
+                        if multi
+                        else entry
+                    )
+            print_json({"include": include})
         case PlanFormat.TABLE:
-            console.print(plan_table(plan))
-            for skipped in plan.skipped:
-                console.print(f"[dim]skipped: {escape(skipped.reason)}[/]")
-            for text in plan.notes:
-                console.print(f"[yellow]note:[/] {escape(text)}")
-            if comparison is not None:
-                console.print(cost_table(comparison))
-                console.print(f"[dim]{escape(describe_parameters(comparison.parameters))}[/]")
+            for unit, plan, comparison in zip(units, plans, comparisons, strict=True):
+                echo_recipe(unit.recipe)
+                console.print(plan_table(plan))
+                for skipped in plan.skipped:
+                    console.print(f"[dim]skipped: {escape(skipped.reason)}[/]")
+                for text in plan.notes:
+                    console.print(f"[yellow]note:[/] {escape(text)}")
+                if comparison is not None:
+                    console.print(cost_table(comparison))
+                    console.print(f"[dim]{escape(describe_parameters(comparison.parameters))}[/]")
