@@ -14,6 +14,10 @@ from typing import Any
 import pytest
 from packaging.utils import parse_wheel_filename
 
+from wheelyard.catalog import load_catalog
+from wheelyard.wheel.archive import Wheel
+from wheelyard.wheel.cuda import elf_device_code, missing_cubins
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).parents[2]
@@ -204,3 +208,28 @@ def test_multi_package_builds_core_then_plugin_into_one_wheelhouse(
     # The plugin's smoke test ran against the core wheel built just before it.
     plugin_log = Path(record["jobs"][1]["log"]).read_text()
     assert f"on yardstream 0.1.0.dev{DATE.replace('-', '')}: ok (backends: file, s3)" in plugin_log
+
+
+def test_cuda_wheels_carry_device_code_for_the_catalog_archs(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "wheelhouse"
+    monkeypatch.setenv("WHEELYARD_PYTHON", "cp312")
+    project = REPO / "examples" / "cuda-kernels"
+    result = build(cli, project, out, "--variant", "cpu", "--variant", "cu130")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    arch_list = load_catalog().variant("cu130").arch_list
+    assert arch_list
+    for variant, expect_device_code in (("cu130", True), ("cpu", False)):
+        [wheel] = sorted((out / variant).glob("*.whl"))
+        with Wheel(wheel) as opened:
+            [extension] = [n for n in opened.names if n.endswith(".so")]
+            found = elf_device_code(opened.read(extension))
+        if expect_device_code:
+            assert missing_cubins(found, arch_list) == ()
+        else:
+            assert found == ()
+    jobs = {j["job"]["variant"]: j for j in record_of(out)["jobs"]}
+    # GPU wheels are not tested in the CPU build job; they get a GPU smoke test instead.
+    assert jobs["cu130"]["effective_options"]["CIBW_TEST_SKIP"] == "*"
+    assert "CIBW_TEST_SKIP" not in jobs["cpu"]["effective_options"]
