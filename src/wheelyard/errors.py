@@ -120,3 +120,44 @@ class WheelError(WheelyardError):
     """A wheel file cannot be read or written (not a zip, bad name, missing dist-info)."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class VariantError(WheelyardError):
+    """PEP 825 variant data is invalid: a label, a property, a variant.json/variants.json file,
+    or wheels of one release that disagree (metadata, labels, namespace order)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class StoreError(WheelyardError):
+    """An artifact store (file system, S3/R2) could not be read or written."""
+
+
+class StoreConflictError(StoreError):
+    """A file already in the store has other content: published files never change."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class PublishError(WheelyardError):
+    """A wheelhouse cannot be published (no build record, missing or changed wheels, ...)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class IndexFormatError(WheelyardError):
+    """A package index page or a variants.json read from an index is malformed."""
+
+
+class DetectError(WheelyardError):
+    """Platform detection failed, or a detection override file is invalid."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class SelectError(WheelyardError):
+    """No wheel of a package fits this platform, or the package is not on the index."""
+
+
+class UploadError(WheelyardError):
+    """An upload to a PyPI-compatible index was refused before or by twine."""

@@ -9,7 +9,18 @@ from typing import Annotated
 import typer
 
 from wheelyard import __version__
-from wheelyard.cli import build_cmd, catalog_cmd, config_cmd, env_cmd, image_cmd, plan_cmd
+from wheelyard.cli import (
+    build_cmd,
+    catalog_cmd,
+    config_cmd,
+    detect_cmd,
+    env_cmd,
+    image_cmd,
+    install_cmd,
+    plan_cmd,
+    publish_cmd,
+    upload_cmd,
+)
 from wheelyard.cli.output import err_console, report_error
 from wheelyard.errors import WheelyardError
 
@@ -25,6 +36,10 @@ app.command("plan")(plan_cmd.plan_command)
 app.command("build")(build_cmd.build_command)
 app.command("env")(env_cmd.env_command)
 app.command("catalog")(catalog_cmd.catalog_command)
+app.command("publish")(publish_cmd.publish_command)
+app.command("upload")(upload_cmd.upload_command)
+app.command("detect")(detect_cmd.detect_command)
+app.command("install")(install_cmd.install_command)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(image_cmd.app, name="image")
 

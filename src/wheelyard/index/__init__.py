@@ -1,0 +1,1 @@
+"""Artifact stores, the package index writer, publishing and retention."""

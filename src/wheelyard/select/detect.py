@@ -1,0 +1,231 @@
+"""Detect the machine's variant-relevant facts.
+
+- NVIDIA: NVML through the ``nvidia-ml-py`` bindings (driver's CUDA version, each GPU's compute
+  capability), falling back to ``nvidia-smi`` when NVML cannot be loaded;
+- AMD: ROCm version from ``/opt/rocm/.info/version``, gfx targets from the KFD topology in sysfs;
+- x86-64 microarchitecture level (v1-v4) from ``/proc/cpuinfo`` flags.
+
+Each detector sits behind one Protocol; an override file replaces them all (reproducible CI).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import re
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from wheelyard import proc
+from wheelyard.errors import ProcessError
+from wheelyard.select.platform import NvidiaGpu, PlatformFacts, load_override
+
+SMI_TIMEOUT = 30.0
+
+# x86-64 psABI levels, as /proc/cpuinfo spells the flags (lzcnt is "abm").
+X86_LEVELS: tuple[frozenset[str], ...] = (
+    frozenset({"lm", "cmov", "cx8", "fpu", "fxsr", "mmx", "syscall", "sse", "sse2"}),
+    frozenset({"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"}),
+    frozenset({"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}),
+    frozenset({"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Found:
+    """Part of the facts, from one detector."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Roots:
+    """Where detectors look (tests point these at fixture trees)."""
+
+    proc: Path = Path("/proc")
+    sys: Path = Path("/sys")
+    rocm: Path = Path("/opt/rocm")
+
+
+class Detector(Protocol):
+    part: str
+
+    def detect(self, roots: Roots) -> Found: ...
+
+
+def cuda_version_from_int(value: int) -> str:
+    """NVML's 12090 -> ``12.9``."""
+    return f"{value // 1000}.{(value % 1000) // 10}"
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class NvmlDetector:
+    part = "nvidia"
+
+    def detect(self, roots: Roots) -> Found:  # noqa: ARG002 - NVML needs no paths
+        try:
+            import pynvml  # type: ignore[import-untyped]
+        except ImportError:
+            return Found(notes=("nvidia-ml-py is not installed",))
+        try:
+            pynvml.nvmlInit()
+        except pynvml.NVMLError as exc:
+            return Found(notes=(f"NVML unavailable: {exc}",))
+        try:
+            cuda = cuda_version_from_int(int(pynvml.nvmlSystemGetCudaDriverVersion_v2()))
+            driver = _text(pynvml.nvmlSystemGetDriverVersion())
+            gpus = []
+            for index in range(int(pynvml.nvmlDeviceGetCount())):
+                handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+                major, minor = pynvml.nvmlDeviceGetCudaComputeCapability(handle)
+                gpus.append(
+                    NvidiaGpu(
+                        name=_text(pynvml.nvmlDeviceGetName(handle)),
+                        compute_capability=f"{major}.{minor}",
+                    )
+                )
+        except pynvml.NVMLError as exc:
+            return Found(notes=(f"NVML query failed: {exc}",))
+        finally:
+            with contextlib.suppress(pynvml.NVMLError):
+                pynvml.nvmlShutdown()
+        return Found(
+            values={"cuda_driver_version": cuda, "nvidia_driver": driver, "nvidia_gpus": gpus},
+            source="nvml",
+        )
+
+
+CUDA_IN_SMI = re.compile(r"CUDA Version:\s*(\d+\.\d+)")
+
+
+class NvidiaSmiDetector:
+    part = "nvidia"
+
+    def detect(self, roots: Roots) -> Found:  # noqa: ARG002 - found on PATH
+        smi = shutil.which("nvidia-smi")
+        if smi is None:
+            return Found(notes=("nvidia-smi not found",))
+        try:
+            header = proc.run([smi], timeout=SMI_TIMEOUT).output
+            rows = proc.run(
+                [smi, "--query-gpu=name,compute_cap,driver_version", "--format=csv,noheader"],
+                timeout=SMI_TIMEOUT,
+            ).output
+        except ProcessError as exc:
+            return Found(notes=(f"nvidia-smi failed: {exc.message}",))
+        match = CUDA_IN_SMI.search(header)
+        gpus, driver = [], None
+        for line in rows.splitlines():
+            fields = [f.strip() for f in line.split(",")]
+            if len(fields) == 3 and re.match(r"^\d+\.\d+$", fields[1]):
+                gpus.append(NvidiaGpu(name=fields[0], compute_capability=fields[1]))
+                driver = fields[2]
+        return Found(
+            values={
+                "cuda_driver_version": match.group(1) if match else None,
+                "nvidia_driver": driver,
+                "nvidia_gpus": gpus,
+            },
+            source="nvidia-smi",
+        )
+
+
+def gfx_name(target_version: int) -> str:
+    """KFD's ``gfx_target_version`` 90402 -> ``gfx942``, 90010 -> ``gfx90a``."""
+    major, rest = divmod(target_version, 10000)
+    minor, step = divmod(rest, 100)
+    return f"gfx{major}{minor:x}{step:x}"
+
+
+class RocmDetector:
+    part = "amd"
+
+    def detect(self, roots: Roots) -> Found:
+        version = None
+        info = roots.rocm / ".info" / "version"
+        if info.is_file():
+            found = re.match(r"^(\d+)\.(\d+)", info.read_text(encoding="utf-8").strip())
+            version = f"{found.group(1)}.{found.group(2)}" if found else None
+        archs: list[str] = []
+        nodes = roots.sys / "class" / "kfd" / "kfd" / "topology" / "nodes"
+        for props in sorted(nodes.glob("*/properties")) if nodes.is_dir() else []:
+            for line in props.read_text(encoding="utf-8").splitlines():
+                key, _, value = line.partition(" ")
+                if key == "gfx_target_version" and value.strip().isdigit() and int(value):
+                    name = gfx_name(int(value))
+                    if name not in archs:
+                        archs.append(name)
+        if version is None and not archs:
+            return Found(notes=("no ROCm installation or AMD GPU found",))
+        return Found(values={"rocm_version": version, "gfx_archs": archs}, source="sysfs")
+
+
+def x86_64_level(flags: set[str]) -> int:
+    level = 0
+    for required in X86_LEVELS:
+        if not required <= flags:
+            break
+        level += 1
+    return level
+
+
+class CpuLevelDetector:
+    part = "x86_64"
+
+    def detect(self, roots: Roots) -> Found:
+        if platform.machine().lower() not in ("x86_64", "amd64"):
+            return Found()
+        try:
+            text = (roots.proc / "cpuinfo").read_text(encoding="utf-8")
+        except OSError as exc:
+            return Found(notes=(f"cannot read cpuinfo: {exc.strerror or exc}",))
+        for line in text.splitlines():
+            if line.startswith("flags"):
+                level = x86_64_level(set(line.partition(":")[2].split()))
+                return Found(values={"x86_64_level": level or None}, source="cpuinfo")
+        return Found(notes=("no CPU flags in cpuinfo",))
+
+
+DETECTORS: dict[str, tuple[Detector, ...]] = {
+    "nvidia": (NvmlDetector(), NvidiaSmiDetector()),
+    "amd": (RocmDetector(),),
+    "x86_64": (CpuLevelDetector(),),
+}
+"""For each part, detectors tried in order until one finds something."""
+
+
+def detect(
+    *,
+    override: Path | None = None,
+    roots: Roots | None = None,
+    detectors: dict[str, Sequence[Detector]] | None = None,
+) -> PlatformFacts:
+    """The machine's facts, or those of ``override`` (a JSON file) when given."""
+    if override is not None:
+        return load_override(override)
+    roots = roots or Roots()
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    notes: list[str] = []
+    for part, chain in (detectors or DETECTORS).items():
+        for detector in chain:
+            found = detector.detect(roots)
+            notes.extend(found.notes)
+            if found.source is not None:
+                values.update({k: v for k, v in found.values.items() if v is not None})
+                sources[part] = found.source
+                break
+    facts = PlatformFacts(sources=sources, notes=tuple(notes))
+    if "nvidia_gpus" in values:
+        values["nvidia_gpus"] = tuple(values["nvidia_gpus"])
+    if "gfx_archs" in values:
+        values["gfx_archs"] = tuple(values["gfx_archs"])
+    return replace(facts, **values)
