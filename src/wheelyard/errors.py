@@ -161,3 +161,17 @@ class SelectError(WheelyardError):
 
 class UploadError(WheelyardError):
     """An upload to a PyPI-compatible index was refused before or by twine."""
+
+
+class VerifyError(WheelyardError):
+    """Wheels cannot be verified as asked: no wheel found, an unusable interpreter, an invalid
+    GPU detection override file, an unknown variant."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class DiffError(WheelyardError):
+    """Two wheels (or folders of wheels) cannot be compared: a missing path, a file against a
+    folder, a file that is not a wheel."""
+
+    exit_code = EXIT_BAD_INPUT

@@ -14,12 +14,15 @@ from wheelyard.cli import (
     catalog_cmd,
     config_cmd,
     detect_cmd,
+    diff_cmd,
     env_cmd,
     image_cmd,
     install_cmd,
     plan_cmd,
     publish_cmd,
+    smoke_cmd,
     upload_cmd,
+    verify_cmd,
 )
 from wheelyard.cli.output import err_console, report_error
 from wheelyard.errors import WheelyardError
@@ -36,6 +39,9 @@ app.command("plan")(plan_cmd.plan_command)
 app.command("build")(build_cmd.build_command)
 app.command("env")(env_cmd.env_command)
 app.command("catalog")(catalog_cmd.catalog_command)
+app.command("verify")(verify_cmd.verify_command)
+app.command("smoke")(smoke_cmd.smoke_command)
+app.command("diff")(diff_cmd.diff_command)
 app.command("publish")(publish_cmd.publish_command)
 app.command("upload")(upload_cmd.upload_command)
 app.command("detect")(detect_cmd.detect_command)

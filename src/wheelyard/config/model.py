@@ -100,6 +100,12 @@ class Recipe(FileModel):
     smoke_test: str | None = Field(
         default=None, description="Smoke test: a script path in the project, or a command."
     )
+    optional_modules: list[str] = Field(
+        default_factory=list,
+        description="Modules the import-all check of `wheelyard verify` does not import "
+        "(dotted names or globs; a package covers its submodules), e.g. a backend that needs "
+        "an optional dependency.",
+    )
     needs_gpu_test: bool | None = Field(
         default=None, description="Run a separate GPU smoke test (default: true for GPU variants)."
     )
@@ -182,6 +188,14 @@ class Recipe(FileModel):
         dupes = sorted({v for v in value if value.count(v) > 1})
         if dupes:
             raise ValueError(f"listed more than once: {', '.join(dupes)}")
+        return value
+
+    @field_validator("optional_modules", mode="before")
+    @classmethod
+    def _module_list(cls, value: object) -> object:
+        """A string (``WHEELYARD_OPTIONAL_MODULES="a.b c.*"``) is split on spaces and commas."""
+        if isinstance(value, str):
+            return [item for item in value.replace(",", " ").split() if item]
         return value
 
     @field_validator("torch")

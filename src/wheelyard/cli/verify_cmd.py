@@ -1,0 +1,260 @@
+"""`wheelyard verify`: the verification gate on wheels built here or elsewhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import filesize
+from rich.markup import escape
+from rich.table import Table
+
+from wheelyard.catalog import Catalog, load_catalog
+from wheelyard.cli.common import load
+from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.errors import WheelyardError
+from wheelyard.verify import (
+    Check,
+    Interpreter,
+    Outcome,
+    VerifyOptions,
+    VerifyReport,
+    WheelReport,
+    WheelStatus,
+    discover_interpreters,
+    query_interpreter,
+    verify_wheels,
+    with_recipe,
+)
+
+JSON_HELP = "Also write the JSON report to this file ('-': stdout, and no other output there)."
+
+WheelsArg = Annotated[
+    list[Path], typer.Argument(help="Wheel files, or folders searched for *.whl.")
+]
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        help="Package directory (or pyproject.toml) whose recipe gives the smoke test and the "
+        "optional modules.",
+    ),
+]
+RecipeFileOpt = Annotated[
+    Path | None,
+    typer.Option("--recipe", help="Farm-side recipe file layered over [tool.wheelyard]."),
+]
+PythonOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--python",
+        help="Interpreter to install into (repeat); default: every CPython found in "
+        "$PYENV_ROOT/versions and on PATH.",
+    ),
+]
+FindLinksOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--find-links", "-f", help="Folder of wheels dependencies may come from."),
+]
+IndexUrlOpt = Annotated[
+    str | None,
+    typer.Option("--index-url", help="Index dependencies may come from (default: none)."),
+]
+JsonOpt = Annotated[Path | None, typer.Option("--json", help=JSON_HELP)]
+
+
+class CheckName(StrEnum):
+    STRUCTURE = "structure"
+    PLATFORM = "platform"
+    INSTALL = "install"
+    IMPORTS = "imports"
+    SMOKE = "smoke"
+
+
+class VerifyFailedError(WheelyardError):
+    """At least one wheel failed a check (or, with --strict, a check was skipped)."""
+
+
+def interpreters_from(pythons: list[Path] | None) -> tuple[Interpreter, ...]:
+    """``--python`` paths, else the interpreters of pyenv and PATH."""
+    if pythons:
+        return tuple(query_interpreter(p) for p in pythons)
+    root = os.environ.get("PYENV_ROOT")
+    pyenv_root = Path(root) if root else Path.home() / ".pyenv"
+    directories = [
+        Path(entry)
+        for entry in os.environ.get("PATH", "").split(os.pathsep)
+        if entry and Path(entry).name != "shims"
+    ]
+    return discover_interpreters(pyenv_root=pyenv_root, directories=directories)
+
+
+def base_options(
+    *,
+    project: Path | None,
+    recipe: Path | None,
+    pythons: list[Path] | None,
+    find_links: list[Path] | None,
+    index_url: str | None,
+    optional: list[str] | None = None,
+) -> tuple[VerifyOptions, Catalog]:
+    """Options from the command line and the project's recipe; the catalog it extends."""
+    options = VerifyOptions(
+        interpreters=interpreters_from(pythons),
+        find_links=tuple(p.resolve() for p in find_links or ()),
+        index_url=index_url,
+        optional_modules=tuple(optional or ()),
+    )
+    if project is None:
+        return options, load_catalog()
+    loaded = load(project, None, recipe)
+    return with_recipe(options, loaded.recipe), loaded.catalog
+
+
+STYLE = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.SKIPPED: "yellow"}
+STATUS_STYLE = {
+    WheelStatus.PASSED: "green",
+    WheelStatus.FAILED: "bold red",
+    WheelStatus.INCOMPLETE: "yellow",
+}
+
+
+def print_wheel(report: WheelReport, *, to_stderr: bool = False) -> None:
+    out = err_console if to_stderr else console
+    status = report.status
+    out.print(
+        f"[{STATUS_STYLE[status]}]{status}[/] [bold]{escape(report.filename)}[/] "
+        f"[dim]({report.seconds:.2f} s)[/]"
+    )
+    for result in report.checks:
+        out.print(
+            f"  [{STYLE[result.outcome]}]{result.outcome:<7}[/] {escape(result.label):<14} "
+            f"{escape(result.message)}"
+        )
+        for finding in result.findings:
+            out.print(f"      [red]- {escape(finding.code)}:[/] {escape(finding.message)}")
+            if finding.details and result.outcome is Outcome.FAIL:
+                tail = "\n".join(finding.details.strip().splitlines()[-8:])
+                out.print(escape(_indent(tail, 8)), style="dim")
+        for text in result.notes:
+            out.print(f"      [dim]note: {escape(text)}[/]")
+
+
+def _indent(text: str, width: int) -> str:
+    return "\n".join(" " * width + line for line in text.splitlines())
+
+
+def summary_table(report: VerifyReport) -> Table:
+    table = Table(
+        title=f"{len(report.wheels)} wheel(s) in {report.seconds:.1f} s", title_justify="left"
+    )
+    for column, justify in (
+        ("wheel", "left"),
+        ("size", "right"),
+        ("status", "left"),
+        ("time", "right"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for wheel in report.wheels:
+        size = filesize.decimal(wheel.path.stat().st_size) if wheel.path.is_file() else "-"
+        table.add_row(
+            escape(wheel.filename),
+            size,
+            f"[{STATUS_STYLE[wheel.status]}]{wheel.status}[/]",
+            f"{wheel.seconds:.2f} s",
+        )
+    return table
+
+
+def write_json(data: dict[str, Any], target: Path | None) -> None:
+    if target is None:
+        return
+    if str(target) == "-":
+        print_json(data)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def verify_command(
+    wheels: WheelsArg,
+    project: ProjectOpt = None,
+    recipe: RecipeFileOpt = None,
+    python: PythonOpt = None,
+    find_links: FindLinksOpt = None,
+    index_url: IndexUrlOpt = None,
+    optional_module: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--optional-module",
+            help="Module not to import (dotted name or glob; repeat). Adds to the recipe's "
+            "optional-modules.",
+        ),
+    ] = None,
+    skip: Annotated[
+        list[CheckName] | None, typer.Option("--skip", help="Check not to run (repeat).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Treat skipped checks as failures (exit 1).")
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds each install, import run or smoke test may take.")
+    ] = 600.0,
+    json_path: JsonOpt = None,
+) -> None:
+    """Check wheels: structure, platform tags, clean install, import of every module, smoke test."""
+    started = time.monotonic()
+    options, _ = base_options(
+        project=project,
+        recipe=recipe,
+        pythons=python,
+        find_links=find_links,
+        index_url=index_url,
+        optional=optional_module,
+    )
+    skipped_checks = {Check(str(s)) for s in skip or ()}
+    options = replace(
+        options,
+        checks=options.checks - skipped_checks,
+        install_timeout=timeout,
+        import_timeout=timeout,
+        smoke_timeout=timeout,
+    )
+    quiet = json_path is not None and str(json_path) == "-"
+    if not quiet:
+        pythons = ", ".join(i.label for i in options.interpreters) or "none"
+        smoke = options.smoke_test.value if options.smoke_test else "none (no --project)"
+        err_console.print(f"[dim]interpreters: {escape(pythons)}; smoke test: {escape(smoke)}[/]")
+
+    def progress(report: WheelReport) -> None:
+        if not quiet:
+            print_wheel(report)
+
+    report = verify_wheels(wheels, options=options, progress=progress)
+    write_json(report.to_json(), json_path)
+    if not quiet:
+        console.print(summary_table(report))
+        if json_path is not None:
+            console.print(f"report: {escape(str(json_path))}")
+        err_console.print(f"[dim]verified in {time.monotonic() - started:.1f} s[/]")
+    failed = report.by_status(WheelStatus.FAILED)
+    incomplete = report.by_status(WheelStatus.INCOMPLETE)
+    if failed:
+        raise VerifyFailedError(
+            f"{len(failed)} of {len(report.wheels)} wheel(s) failed verification: "
+            + ", ".join(w.filename for w in failed),
+            hint="the findings above say what is wrong with each; such wheels must not be "
+            "published",
+        )
+    if strict and incomplete:
+        raise VerifyFailedError(
+            f"{len(incomplete)} wheel(s) were not fully verified (--strict): "
+            + ", ".join(w.filename for w in incomplete),
+            hint="the skipped checks above say why (a missing interpreter, no smoke test ...)",
+        )

@@ -1,0 +1,49 @@
+"""Imports modules one by one in the interpreter under test; run as ``python -I -c <this file>``.
+
+Not imported by wheelyard: its text is sent to the target interpreter (CPython 3.8 or newer), so
+it uses the standard library only. ``argv[1]`` is a JSON list of module names, ``argv[2]`` the
+results file, which gets one JSON line before and one after each import. The line before is
+flushed first, so when the process dies on a signal the last module started is the culprit.
+faulthandler prints the Python stack of a crash to stderr.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import importlib
+import json
+import sys
+import traceback
+from pathlib import Path
+
+
+def main() -> None:
+    faulthandler.enable()
+    modules = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    with Path(sys.argv[2]).open("a", encoding="utf-8") as out:
+        for name in modules:
+            out.write(json.dumps({"module": name, "event": "start"}) + "\n")
+            out.flush()
+            record: dict[str, object]
+            try:
+                importlib.import_module(name)
+            except BaseException as exc:
+                record = {
+                    "module": name,
+                    "event": "error",
+                    "type": type(exc).__name__,
+                    "missing": exc.name if isinstance(exc, ModuleNotFoundError) else None,
+                    "traceback": traceback.format_exc(),
+                }
+            else:
+                record = {
+                    "module": name,
+                    "event": "ok",
+                    "file": getattr(sys.modules.get(name), "__file__", None),
+                }
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Import every module and subpackage a wheel ships, in the environment it was installed into.
+
+Imports run in a child interpreter (``python -I``, from an empty folder), one module after the
+other; a module that kills the interpreter (a segfault in an extension's init) is reported with
+its signal and the remaining modules run in a fresh interpreter. Test packages, ``__main__``
+modules and the recipe's optional modules are not imported.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import signal
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from packaging.metadata import Metadata
+from packaging.utils import canonicalize_name
+
+from wheelyard import proc
+from wheelyard.errors import ProcessError
+from wheelyard.verify.install import Environment
+from wheelyard.verify.options import DEFAULT_EXCLUDED_PARTS
+from wheelyard.verify.report import Check, CheckResult, Finding, failed, passed
+
+EXTENSION = re.compile(r"^(?P<module>[A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z0-9_-]+)?\.(?:so|pyd)$")
+"""``_hello.cpython-312-x86_64-linux-gnu.so``, ``_hello.abi3.so``, ``_hello.pyd`` ..."""
+IMPORTABLE_DATA = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
+STDLIB = frozenset(sys.stdlib_module_names)
+
+
+def _runner_source() -> str:
+    return resources.files("wheelyard.verify").joinpath("import_runner.py").read_text("utf-8")
+
+
+def _excluded(name: str, optional: Sequence[str]) -> bool:
+    parts = name.split(".")
+    if any(part in DEFAULT_EXCLUDED_PARTS for part in parts):
+        return True
+    for pattern in optional:
+        if name == pattern or name.startswith(pattern + ".") or fnmatch.fnmatchcase(name, pattern):
+            return True
+    return False
+
+
+def wheel_modules(
+    files: Iterable[str],
+    *,
+    exports: Mapping[str, frozenset[str]] | None = None,
+    optional: Sequence[str] = (),
+) -> tuple[list[str], list[str]]:
+    """(modules to import, modules left out) for the files of a wheel, packages first.
+
+    ``exports`` maps a shared object of the wheel to its exported symbols: one that does not
+    export ``PyInit_<name>`` is a plain library, not an extension module. A shared object missing
+    from it is taken for an extension when its name looks like one.
+    """
+    found: set[str] = set()
+    for raw in files:
+        path = IMPORTABLE_DATA.sub("", raw)
+        parts = path.split("/")
+        if parts[0].endswith((".dist-info", ".data")):
+            continue
+        *dirs, filename = parts
+        if filename.endswith(".py"):
+            module = filename[:-3]
+        else:
+            match = EXTENSION.match(filename)
+            if match is None:
+                continue
+            module = match["module"]
+            symbols = (exports or {}).get(raw)
+            if symbols is not None and f"PyInit_{module}" not in symbols:
+                continue
+        names = [*dirs] if module == "__init__" else [*dirs, module]
+        if not names or not all(part.isidentifier() for part in names):
+            continue
+        found.add(".".join(names))
+    ordered = sorted(found, key=lambda n: n.split("."))
+    kept = [n for n in ordered if not _excluded(n, optional)]
+    left_out = [n for n in ordered if _excluded(n, optional)]
+    return kept, left_out
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Event:
+    module: str
+    event: str
+    data: Mapping[str, Any]
+
+
+def _read_events(results: Path) -> list[_Event]:
+    events: list[_Event] = []
+    if not results.is_file():
+        return events
+    for line in results.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash
+        events.append(_Event(module=str(data["module"]), event=str(data["event"]), data=data))
+    return events
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return f"{signal.Signals(-returncode).name} (signal {-returncode})"
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no traceback"
+
+
+def _missing_finding(
+    module: str, missing: str, own_top: frozenset[str], metadata: Metadata | None, tb: str
+) -> Finding:
+    top = missing.split(".", maxsplit=1)[0]
+    if top in own_top:
+        return Finding(
+            code="missing-module",
+            message=f"{module} imports {missing}, which the wheel does not ship",
+            path=module,
+            details=tb,
+        )
+    if top in STDLIB:
+        return Finding(
+            code="import-error",
+            message=f"{module} needs the standard-library module {missing}, which this "
+            "interpreter lacks",
+            path=module,
+            details=tb,
+        )
+    extras = []
+    for requirement in (metadata.requires_dist or []) if metadata else []:
+        if canonicalize_name(requirement.name) == canonicalize_name(top) and requirement.marker:
+            extras.append(str(requirement.marker))
+    hint = (
+        f"; it is declared only under a marker ({'; '.join(extras)}): list {module} in the "
+        "recipe's optional-modules, or make it a plain dependency"
+        if extras
+        else "; declare the distribution that provides it in the package's dependencies "
+        "(Requires-Dist)"
+    )
+    return Finding(
+        code="undeclared-dependency",
+        message=f"{module} imports {missing}, which is not installed{hint}",
+        path=module,
+        details=tb,
+    )
+
+
+def _inside(file: str | None, root: Path) -> bool:
+    if file is None:
+        return True
+    try:
+        Path(file).resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def import_all(
+    environment: Environment,
+    modules: Sequence[str],
+    *,
+    left_out: Sequence[str],
+    run_dir: Path,
+    timeout: float,
+    metadata: Metadata | None,
+) -> CheckResult:
+    """Import ``modules`` in ``environment``, restarting after a crash or a hang."""
+    started = time.monotonic()
+    label = environment.interpreter.label
+    notes = (f"not imported: {', '.join(left_out)}",) if left_out else ()
+    if not modules:
+        return passed(
+            Check.IMPORTS,
+            "the wheel ships no importable module",
+            python=label,
+            notes=notes,
+            seconds=time.monotonic() - started,
+        )
+    own_top = frozenset(m.split(".")[0] for m in [*modules, *left_out])
+    source = _runner_source()
+    findings: list[Finding] = []
+    outcomes: dict[str, str] = {}
+    remaining = list(modules)
+    round_number = 0
+    while remaining:
+        round_number += 1
+        listing = run_dir / f"modules-{round_number}.json"
+        results = run_dir / f"imports-{round_number}.jsonl"
+        listing.write_text(json.dumps(remaining), encoding="utf-8")
+        timed_out = False
+        try:
+            completed = proc.run(
+                [str(environment.python), "-I", "-c", source, str(listing), str(results)],
+                cwd=run_dir,
+                env=environment.env,
+                timeout=timeout,
+                check=False,
+                keep_output=False,
+            )
+            returncode, output = completed.returncode, completed.tail
+        except ProcessError as exc:
+            if not exc.timed_out:
+                raise
+            timed_out, returncode, output = True, exc.returncode or 0, exc.output_tail
+        started_modules: list[str] = []
+        for event in _read_events(results):
+            if event.event == "start":
+                started_modules.append(event.module)
+                continue
+            outcomes[event.module] = event.event
+            if event.event == "error":
+                tb = str(event.data.get("traceback") or "")
+                missing = event.data.get("missing")
+                if missing:
+                    findings.append(
+                        _missing_finding(event.module, str(missing), own_top, metadata, tb)
+                    )
+                else:
+                    findings.append(
+                        Finding(
+                            code="import-error",
+                            message=f"{event.module}: {_last_line(tb)}",
+                            path=event.module,
+                            details=tb,
+                        )
+                    )
+            elif not _inside(event.data.get("file"), environment.root):
+                findings.append(
+                    Finding(
+                        code="imported-from-elsewhere",
+                        message=f"{event.module} was imported from {event.data.get('file')}, "
+                        f"not from the environment the wheel was installed into",
+                        path=event.module,
+                    )
+                )
+        unfinished = [m for m in started_modules if m not in outcomes]
+        if unfinished:
+            culprit = unfinished[-1]
+            outcomes[culprit] = "crashed"
+            if timed_out:
+                findings.append(
+                    Finding(
+                        code="import-timeout",
+                        message=f"importing {culprit} did not finish within {timeout:.0f} s",
+                        path=culprit,
+                        details=output or None,
+                    )
+                )
+            else:
+                how = (
+                    f"killed the interpreter with {_signal_name(returncode)}"
+                    if returncode < 0
+                    else f"ended the interpreter with exit status {returncode}"
+                )
+                findings.append(
+                    Finding(
+                        code="import-crashed",
+                        message=f"importing {culprit} {how}",
+                        path=culprit,
+                        details=output or None,
+                    )
+                )
+        elif returncode != 0 or timed_out:
+            # The runner itself failed before importing anything.
+            findings.append(
+                Finding(
+                    code="import-runner-failed",
+                    message=f"the import runner exited with status {returncode} before "
+                    "importing a module",
+                    details=output or None,
+                )
+            )
+            break
+        remaining = [m for m in remaining if m not in outcomes]
+    seconds = time.monotonic() - started
+    ok = [m for m in modules if outcomes.get(m) == "ok"]
+    if findings:
+        bad = len({f.path for f in findings if f.path})
+        return failed(
+            Check.IMPORTS,
+            f"{bad} of {len(modules)} module{'s' if len(modules) != 1 else ''} failed to import",
+            tuple(findings),
+            python=label,
+            notes=notes,
+            seconds=seconds,
+            facts={"imported": ok},
+        )
+    return passed(
+        Check.IMPORTS,
+        f"imported all {len(modules)} module{'s' if len(modules) != 1 else ''}: "
+        f"{', '.join(modules)}",
+        python=label,
+        notes=notes,
+        seconds=seconds,
+        facts={"imported": ok},
+    )

@@ -1,0 +1,73 @@
+"""What a verification run is given: interpreters, where dependencies come from, the smoke test.
+
+Everything is resolved before verification starts (the CLI or the build reads the environment
+and the recipe); verification itself reads no environment variables and no config files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from wheelyard.config.load import LoadedRecipe
+from wheelyard.verify.interpreters import Interpreter
+from wheelyard.verify.report import Check
+from wheelyard.wheel.inspect import Limits
+
+ALL_CHECKS = frozenset(Check) - {Check.GPU}
+DEFAULT_EXCLUDED_PARTS = frozenset({"tests", "test", "__main__", "conftest"})
+"""Module name parts never imported by the import-all check (test suites, program entry points)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmokeTest:
+    """The recipe's ``smoke-test``: a script in the project, or a command."""
+
+    value: str
+    project_dir: Path
+
+    @property
+    def script(self) -> Path | None:
+        """The script file when ``value`` names one in the project, else None (a command)."""
+        candidate = self.project_dir / self.value
+        return candidate if candidate.is_file() else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyOptions:
+    interpreters: tuple[Interpreter, ...] = ()
+    """Interpreters to install into (see :func:`discover_interpreters`); none: install skipped."""
+    platforms: tuple[str, ...] | None = None
+    """Platform tags this machine installs; None: packaging's detection of this host."""
+    smoke_test: SmokeTest | None = None
+    smoke_environment: Mapping[str, str] = field(default_factory=dict)
+    """Extra environment for the smoke test (``CUDA_KERNELS_REQUIRE_GPU=1`` on a GPU runner)."""
+    optional_modules: tuple[str, ...] = ()
+    """Modules (dotted names or globs; a package covers its submodules) the import check skips."""
+    find_links: tuple[Path, ...] = ()
+    """Folders of wheels dependencies may come from."""
+    index_url: str | None = None
+    """An index dependencies may come from; None: no index (only ``find_links``)."""
+    checks: frozenset[Check] = ALL_CHECKS
+    limits: Limits = field(default_factory=Limits)
+    install_timeout: float = 600.0
+    import_timeout: float = 300.0
+    smoke_timeout: float = 900.0
+    uv: Path | None = None
+    """The uv executable; None: the one installed with wheelyard."""
+    environ: Mapping[str, str] | None = None
+    """Base environment of the commands run (None: this process's). Python-specific variables
+    (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV ...) are always removed."""
+    work_dir: Path | None = None
+    """Where the throw-away virtual environments go (None: the system's temp folder)."""
+
+
+def with_recipe(options: VerifyOptions, loaded: LoadedRecipe) -> VerifyOptions:
+    """``options`` plus what the package's recipe says: its smoke test and optional modules."""
+    recipe = loaded.recipe
+    smoke = options.smoke_test
+    if recipe.smoke_test:
+        smoke = SmokeTest(value=recipe.smoke_test, project_dir=loaded.project_dir)
+    optional = tuple(dict.fromkeys((*options.optional_modules, *recipe.optional_modules)))
+    return replace(options, smoke_test=smoke, optional_modules=optional)
