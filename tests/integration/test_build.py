@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -132,8 +133,9 @@ def test_native_core_is_compiled_once_per_job(cli: Callable[..., Any], tmp_path:
     assert native["seconds"] > 0
     assert native["reused_by"] == built
     # The core ran in before-all, once, before the first Python's build.
-    assert job["effective_options"]["CIBW_BEFORE_ALL"].endswith(
+    assert (
         "( bash tools/build_core.sh ) && echo 'wheelyard: native-build done'"
+        in job["effective_options"]["CIBW_BEFORE_ALL"]
     )
     assert "native-build: done in" in result.stdout
 
@@ -233,3 +235,22 @@ def test_cuda_wheels_carry_device_code_for_the_catalog_archs(
     # GPU wheels are not tested in the CPU build job; they get a GPU smoke test instead.
     assert jobs["cu130"]["effective_options"]["CIBW_TEST_SKIP"] == "*"
     assert "CIBW_TEST_SKIP" not in jobs["cpu"]["effective_options"]
+
+
+def test_an_sdist_builds_like_its_source_tree(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = REPO / "examples" / "hello-c"
+    sdist = tmp_path / "hello_c-0.1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as archive:
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and "build" not in path.relative_to(source).parts:
+                archive.add(path, arcname=f"hello_c-0.1.0/{path.relative_to(source)}")
+    out = tmp_path / "wheelhouse"
+    monkeypatch.setenv("WHEELYARD_PYTHON", "cp312")
+    result = build(cli, sdist, out)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    record = record_of(out)
+    assert record["source"] == str(sdist)
+    [wheel] = (out / "cpu").glob("*.whl")
+    assert wheel.name.startswith("hello_c-") and "-cp312-cp312-" in wheel.name

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wheelyard.build.options import compose, package_option, repair_command
+from wheelyard.build.job import compiler_cache_deltas
+from wheelyard.build.options import (
+    ccache_stats_command,
+    compose,
+    package_option,
+    repair_command,
+)
 from wheelyard.build.progress import EventKind, LogFollower
 from wheelyard.catalog import load_catalog
 from wheelyard.config import load_recipe
@@ -37,7 +43,7 @@ def test_composes_with_the_packages_own_options(projects: Path) -> None:
     assert env["CIBW_BEFORE_ALL"] == (
         "(ccache --zero-stats >/dev/null 2>&1 || true) && yum install -y zlib-devel && "
         "echo 'wheelyard: native-build start' && ( make -C core ) && "
-        "echo 'wheelyard: native-build done'"
+        "echo 'wheelyard: native-build done' && " + ccache_stats_command()
     )
     # environment: ours first, the recipe's, then the package's table (its assignments win).
     assert env["CIBW_ENVIRONMENT"].startswith("BUILD_VERSION=1.0.0.dev1 VARIANT=cpu ")
@@ -111,12 +117,14 @@ Starting container image localhost/wheelyard-builder:cpu...
 Running before_all...
 wheelyard: native-build start
 wheelyard: native-build done
+wheelyard-ccache direct_cache_hit 0
+wheelyard-ccache cache_miss 12
 \x1b[1m\x1b[34mBuilding cp311-manylinux_x86_64 wheel\x1b[0m
 CPython 3.11 manylinux x86_64
 Building wheel...
 Repairing wheel...
 wheelyard-ccache direct_cache_hit 0
-wheelyard-ccache cache_miss 3
+wheelyard-ccache cache_miss 15
 Testing wheel...
 ✓ cp311-manylinux_x86_64 finished in 2.5 seconds
 Building cp312-manylinux_x86_64 wheel
@@ -133,7 +141,10 @@ def test_log_follower_times_pythons_and_the_native_core() -> None:
     assert follower.native_seconds == 1.0
     cp311 = follower.pythons["cp311"]
     assert cp311.seconds == 7.0
-    assert cp311.compiler_cache == {"direct_cache_hit": 0, "cache_miss": 3}
+    assert follower.native_cache == {"direct_cache_hit": 0, "cache_miss": 12}
+    assert cp311.compiler_cache == {"direct_cache_hit": 0, "cache_miss": 15}
+    # Counters are cumulative: cp311's own share is what it added after the native-build.
+    assert compiler_cache_deltas(follower) == {"cp311": {"direct_cache_hit": 0, "cache_miss": 3}}
     assert follower.current == "cp312"
     assert follower.failed_step == "Building wheel"
     kinds = [e.kind for e in events if e.kind is not EventKind.STEP]
@@ -144,3 +155,21 @@ def test_log_follower_times_pythons_and_the_native_core() -> None:
         EventKind.PYTHON_FINISHED,
         EventKind.PYTHON_STARTED,
     ]
+
+
+def test_without_a_compiler_cache_ccache_is_off(projects: Path) -> None:
+    loaded = load_recipe(projects / "cibw-own-options")
+    job = make_plan(loaded, load_catalog(), host=None).jobs[0]
+    on = compose(job, loaded, build_env={}, pythons=["cp312"], image="img", container_engine="p")
+    off = compose(
+        job,
+        loaded,
+        build_env={},
+        pythons=["cp312"],
+        image="img",
+        container_engine="p",
+        compiler_cache=False,
+    )
+    assert "/usr/lib/ccache" in on.env["CIBW_ENVIRONMENT"]
+    assert "CCACHE_DISABLE=1" in off.env["CIBW_ENVIRONMENT"]
+    assert "/usr/lib/ccache" not in off.env["CIBW_ENVIRONMENT"]

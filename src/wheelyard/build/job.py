@@ -96,6 +96,7 @@ def run_job(
         pythons=pythons,
         image=image_ref,
         container_engine=engine.cibw_container_engine(extra_create_args=extra_args),
+        compiler_cache=settings.compiler_cache is not None,
     )
     follower = LogFollower(on_event=on_event)
     failure: dict[str, object] | None = None
@@ -185,6 +186,7 @@ def run_job(
             "reused_by": [r.python for r in results if r.status == "built"]
             if loaded.recipe.native_build
             else [],
+            "compiler_cache": dict(follower.native_cache),
         },
         seconds=time.monotonic() - started,
         log=str(log_path),
@@ -194,6 +196,21 @@ def run_job(
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "package"
+
+
+def compiler_cache_deltas(follower: LogFollower) -> dict[str, dict[str, int]]:
+    """Each Python's own ccache hits/misses: ccache prints cumulative counters (zeroed in
+    before-all, printed after the native-build and after each Python's repair), so each
+    Python's share is its print minus the previous one, in build order."""
+    previous = dict(follower.native_cache)
+    deltas: dict[str, dict[str, int]] = {}
+    for python, timing in follower.pythons.items():
+        if not timing.compiler_cache:
+            continue
+        current = timing.compiler_cache
+        deltas[python] = {k: v - previous.get(k, 0) for k, v in current.items()}
+        previous = dict(current)
+    return deltas
 
 
 def _clean_environ() -> dict[str, str]:
@@ -234,6 +251,7 @@ def _python_results(
     wheels: list[WheelInfo],
     failure: Mapping[str, object] | None,
 ) -> tuple[PythonResult, ...]:
+    own_cache = compiler_cache_deltas(follower)
     results = []
     for python in planned:
         wheel = next((w.name for w in wheels if w.python == python), None)
@@ -253,7 +271,7 @@ def _python_results(
                 seconds=timing.seconds if timing else None,
                 wheel=wheel,
                 step=step,
-                compiler_cache=dict(timing.compiler_cache) if timing else {},
+                compiler_cache=own_cache.get(python, {}),
             )
         )
     return tuple(results)

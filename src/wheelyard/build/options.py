@@ -75,6 +75,19 @@ def _join(*commands: str | None) -> str:
     return " && ".join(c for c in commands if c)
 
 
+def ccache_stats_command() -> str:
+    """Print ccache's cumulative counters as ``wheelyard-ccache NAME VALUE`` lines (never fails).
+
+    Counters are zeroed in before-all; the log follower turns successive prints into the
+    native-build's and each Python's own hits and misses.
+    """
+    counters = "direct_cache_hit\\|preprocessed_cache_hit\\|cache_miss"
+    return (
+        "(ccache --print-stats 2>/dev/null | "
+        f"sed -n 's/^\\({counters}\\)\\t/{CCACHE_MARK} \\1 /p' || true)"
+    )
+
+
 def repair_command(job: Job, *, torch: bool, extra_excludes: Sequence[str] = ()) -> str:
     """auditwheel repair, never bundling the driver's libraries (nor torch's when built on it)."""
     excludes: list[str] = []
@@ -84,11 +97,7 @@ def repair_command(job: Job, *, torch: bool, extra_excludes: Sequence[str] = ())
         excludes.extend(NEVER_BUNDLE_TORCH)
     excludes.extend(extra_excludes)
     flags = "".join(f" --exclude {shlex.quote(lib)}" for lib in excludes)
-    counters = "direct_cache_hit\\|preprocessed_cache_hit\\|cache_miss"
-    stats = (
-        "(ccache --print-stats 2>/dev/null | "
-        f"sed -n 's/^\\({counters}\\)\\t/{CCACHE_MARK} \\1 /p' || true)"
-    )
+    stats = ccache_stats_command()
     keep = f"(cp {{dest_dir}}/*.whl {EARLY_DIR}/ 2>/dev/null || true)"
     return f"auditwheel repair{flags} -w {{dest_dir}} {{wheel}} && {keep} && {stats}"
 
@@ -111,8 +120,13 @@ def compose(
     pythons: Sequence[str],
     image: str,
     container_engine: str,
+    compiler_cache: bool = True,
 ) -> ComposedOptions:
-    """The ``CIBW_*`` variables that run ``job`` for ``pythons`` in ``image``."""
+    """The ``CIBW_*`` variables that run ``job`` for ``pythons`` in ``image``.
+
+    ``compiler_cache``: compile through ccache (a persistent cache is mounted at CCACHE_DIR);
+    False turns ccache off entirely, so a cold cache costs nothing.
+    """
     table = loaded.cibuildwheel
     os_name = job.os
     notes: list[str] = []
@@ -142,8 +156,11 @@ def compose(
         notes.append("build-frontend: the package's choice is kept")
     env["CIBW_BUILD_VERBOSITY"] = "1"
 
-    ours = {**build_env, "CCACHE_DIR": CCACHE_DIR, "CCACHE_BASEDIR": "/project"}
-    environment = _quote_env(ours) + ' PATH="/usr/lib/ccache:$PATH"'
+    if compiler_cache:
+        ours = {**build_env, "CCACHE_DIR": CCACHE_DIR, "CCACHE_BASEDIR": "/project"}
+        environment = _quote_env(ours) + ' PATH="/usr/lib/ccache:$PATH"'
+    else:
+        environment = _quote_env({**build_env, "CCACHE_DISABLE": "1"})
     for key, value in loaded.recipe.environment.items():
         environment += f' {key}="{value}"'
     package_env = _package_environment(package_option(table, "environment", os_name))
@@ -154,7 +171,9 @@ def compose(
 
     native = loaded.recipe.native_build
     native_step = (
-        f"echo '{NATIVE_START}' && ( {native} ) && echo '{NATIVE_DONE}'" if native else None
+        f"echo '{NATIVE_START}' && ( {native} ) && echo '{NATIVE_DONE}' && {ccache_stats_command()}"
+        if native
+        else None
     )
     package_before_all = _as_commands(package_option(table, "before-all", os_name))
     if package_before_all and native_step:

@@ -60,6 +60,9 @@ class LogFollower:
         self.pythons: dict[str, PythonTiming] = {}
         self.current: str | None = None
         self.failed_step: str | None = None
+        self.native_cache: dict[str, int] = {}
+        """ccache counters printed after the native-build (cumulative, like the Pythons')."""
+        self._last_finished: str | None = None
 
     def _emit(self, event: Event) -> None:
         if self._on_event is not None:
@@ -97,12 +100,16 @@ class LogFollower:
             if self.current == ident:
                 self.current = None
                 self.failed_step = None
+            self._last_finished = ident
             self._emit(Event(kind=EventKind.PYTHON_FINISHED, python=ident, seconds=timing.seconds))
             return
         if line.startswith(CCACHE_MARK + " "):
             parts = line.split()
-            if len(parts) == 3 and self.current is not None and parts[2].isdigit():
-                self.pythons[self.current].compiler_cache[parts[1]] = int(parts[2])
+            if len(parts) == 3 and parts[2].isdigit():
+                if self.current is not None:
+                    self.pythons[self.current].compiler_cache[parts[1]] = int(parts[2])
+                elif self._last_finished is None:
+                    self.native_cache[parts[1]] = int(parts[2])
             return
         if match := STEP.match(line):
             self.failed_step = match["step"]

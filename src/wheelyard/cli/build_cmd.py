@@ -82,6 +82,9 @@ class Reporter:
     def job_finished(self, _job: Job, record: JobRecord) -> None:
         if self.status is not None:
             self.status.stop()
+        absent = [p.python for p in record.pythons if p.status == "not-in-image"]
+        if absent:
+            self.line(f"  [yellow]not in the image[/]: {escape(' '.join(absent))} (not built)")
         if record.status == "skipped":
             self.line(f"  [yellow]skipped[/]: {escape(record.reason or '')}")
         elif record.status == "failed":
