@@ -63,6 +63,8 @@ def test_hello_c_builds_every_interpreter_of_the_image(
     assert all(p["status"] == "not-in-image" for p in job["pythons"] if p["python"] not in in_image)
     wheels = sorted((out / "cpu").glob("*.whl"))
     assert [w.name for w in wheels] == sorted(w["name"] for w in job["wheels"])
+    # Every wheel went through the verification gate and passed it.
+    assert {w["verification"]["status"] for w in job["wheels"]} == {"passed"}
     assert len(wheels) == len(expected)
     for wheel in wheels:
         name, version, _, tags = parse_wheel_filename(wheel.name)
@@ -254,3 +256,19 @@ def test_an_sdist_builds_like_its_source_tree(
     assert record["source"] == str(sdist)
     [wheel] = (out / "cpu").glob("*.whl")
     assert wheel.name.startswith("hello_c-") and "-cp312-cp312-" in wheel.name
+
+
+def test_the_verification_gate_fails_a_wheel_the_build_accepted(
+    cli: Callable[..., Any], tmp_path: Path, projects: Path
+) -> None:
+    out = tmp_path / "wheelhouse"
+    result = build(cli, projects / "undeclared-dep", out)
+    assert result.exit_code == 1
+    assert "failed verification and are not eligible for publishing" in result.stderr
+    [job] = record_of(out)["jobs"]
+    assert job["status"] == "succeeded"  # cibuildwheel built it; the gate refused it
+    [wheel] = job["wheels"]
+    verdict = wheel["verification"]
+    assert verdict["status"] == "failed"
+    assert any(label.startswith("imports") for label in verdict["failed"])
+    assert "undeclared_dep.export" in verdict["message"]

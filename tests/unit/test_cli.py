@@ -134,3 +134,11 @@ def test_a_listed_package_without_pyproject_is_a_clear_error(cli: Any, tmp_path:
     result = cli("plan", str(tmp_path))
     assert result.exit_code == 1
     assert "packages: missing has no pyproject.toml" in result.stderr
+
+
+def test_build_of_an_unknown_job_is_refused_before_anything_runs(cli: Any) -> None:
+    root = Path(__file__).parents[2] / "examples" / "hello-c"
+    result = cli("build", str(root), "--job", "linux-x86_64-cu999", "--output", "/nonexistent")
+    assert result.exit_code == 2
+    assert "--job linux-x86_64-cu999: no such job in the plan" in result.stderr
+    assert "planned jobs: linux-x86_64-cpu" in result.stderr

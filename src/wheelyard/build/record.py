@@ -31,6 +31,8 @@ class WheelInfo:
     sha256: str
     python: str
     platform_tags: tuple[str, ...]
+    verification: dict[str, Any] | None = None
+    """Filled by the verification gate after the build (``status`` passed | failed | ...)."""
 
     @classmethod
     def of(cls, path: Path, relative_to: Path) -> WheelInfo:
@@ -126,3 +128,21 @@ def write_json_atomic(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def annotate_wheels(path: Path, verdicts: dict[str, dict[str, Any]]) -> int:
+    """Set ``verification`` on the wheels of the record at ``path`` (keyed by file name).
+
+    Returns how many wheel entries were annotated. Publishing skips wheels whose verification
+    says ``"status": "failed"``. The file is rewritten atomically.
+    """
+    data = json.loads(path.read_text(encoding="utf-8"))
+    count = 0
+    for job in data.get("jobs", []):
+        for wheel in job.get("wheels", []):
+            verdict = verdicts.get(str(wheel.get("name")))
+            if verdict is not None:
+                wheel["verification"] = verdict
+                count += 1
+    write_json_atomic(path, data)
+    return count

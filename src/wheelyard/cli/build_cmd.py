@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import filesize
@@ -17,9 +20,9 @@ from rich.table import Table
 from wheelyard.build.engine import ImageInfo, detect_engine
 from wheelyard.build.image import ensure_image
 from wheelyard.build.job import JobSettings
-from wheelyard.build.package import BuildCallbacks, PackageBuild, build_packages
+from wheelyard.build.package import RECORD_NAME, BuildCallbacks, PackageBuild, build_packages
 from wheelyard.build.progress import Event, EventKind
-from wheelyard.build.record import BuildRecord, JobRecord
+from wheelyard.build.record import BuildRecord, JobRecord, annotate_wheels
 from wheelyard.build.source import is_sdist, unpack_sdist
 from wheelyard.build.steps import StepEvent, StepState
 from wheelyard.catalog.model import Catalog
@@ -32,9 +35,16 @@ from wheelyard.config.vocab import Channel
 from wheelyard.errors import WheelyardError
 from wheelyard.plan import Job, make_plan
 from wheelyard.plan.host import host_platform
+from wheelyard.verify.report import Outcome, WheelReport
 from wheelyard.version import commit_date
 
 DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
+
+
+class BuildRequestError(WheelyardError):
+    """The build asked for something the plan does not have."""
+
+    exit_code = 2
 
 
 class BuildFailedError(WheelyardError):
@@ -136,19 +146,89 @@ def _report_failures(record: BuildRecord) -> None:
 
 
 def _package_builds(
-    units: list[Loaded], variant: list[str] | None, channel: Channel | None
+    units: list[Loaded],
+    variant: list[str] | None,
+    channel: Channel | None,
+    only_jobs: list[str] | None = None,
 ) -> list[PackageBuild]:
+    """Each project's plan; ``only_jobs`` keeps the jobs with those ids (``plan`` shows them;
+    a CI matrix entry's ``id``), and is an error when one matches no job."""
     host = host_platform()
-    return [
-        PackageBuild(
-            loaded=unit.recipe,
-            catalog=unit.catalog,
-            plan=make_plan(
-                unit.recipe, unit.catalog, host=host, only_variants=variant, channel=channel
-            ),
+    builds = []
+    for unit in units:
+        plan = make_plan(
+            unit.recipe, unit.catalog, host=host, only_variants=variant, channel=channel
         )
-        for unit in units
-    ]
+        if only_jobs:
+            plan = replace(plan, jobs=tuple(j for j in plan.jobs if j.id in only_jobs))
+        builds.append(PackageBuild(loaded=unit.recipe, catalog=unit.catalog, plan=plan))
+    if only_jobs:
+        known = {job.id for build in builds for job in build.plan.jobs}
+        unknown = [job for job in only_jobs if job not in known]
+        if unknown:
+            planned = sorted(
+                {j.id for u in units for j in make_plan(u.recipe, u.catalog, host=host).jobs}
+            )
+            raise BuildRequestError(
+                f"--job {', '.join(unknown)}: no such job in the plan",
+                hint=f"planned jobs: {', '.join(planned)}",
+            )
+    return builds
+
+
+def _verify_gate(
+    record: BuildRecord,
+    output: Path,
+    units: list[PackageBuild],
+    reporter: Reporter | None,
+) -> list[WheelReport]:
+    """Verify each package's new wheels (its smoke test, its optional modules); mark each
+    wheel's verdict in the build record. Returns the reports of the wheels that failed."""
+    # Imported here: the gate's dependencies are only loaded when a build produced wheels.
+    from wheelyard.cli.verify_cmd import interpreters_from
+    from wheelyard.verify import VerifyOptions, verify_wheels, with_recipe
+
+    interpreters = interpreters_from(None)
+    find_links = tuple(sorted({(output / j.job["variant"]).resolve() for j in record.jobs}))
+    index_url = os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or None
+    verdicts: dict[str, dict[str, Any]] = {}
+    failed: list[WheelReport] = []
+    for unit in units:
+        paths = [
+            output / wheel.path
+            for job in record.jobs
+            if job.package == unit.loaded.project_name
+            for wheel in job.wheels
+        ]
+        if not paths:
+            continue
+        options = with_recipe(
+            VerifyOptions(interpreters=interpreters, find_links=find_links, index_url=index_url),
+            unit.loaded,
+        )
+
+        def progress(report: WheelReport) -> None:
+            if reporter is not None:
+                style = "green" if report.ok else "red"
+                reporter.line(
+                    f"  verify {escape(report.filename)}: [{style}]{report.status}[/]"
+                    f" ({report.seconds:.1f} s)"
+                )
+
+        report = verify_wheels(paths, options=options, progress=progress)
+        for wheel in report.wheels:
+            first = wheel.failures[0] if wheel.failures else None
+            verdicts[wheel.filename] = {
+                "status": str(wheel.status),
+                "failed": [c.label for c in wheel.failures],
+                "skipped": [c.label for c in wheel.checks if c.outcome is Outcome.SKIPPED],
+                **({"message": f"{first.label}: {first.message}"} if first else {}),
+            }
+            if not wheel.ok:
+                failed.append(wheel)
+    if verdicts:
+        annotate_wheels(output / RECORD_NAME, verdicts)
+    return failed
 
 
 def build_command(
@@ -157,6 +237,10 @@ def build_command(
     ] = Path(),
     variant: Annotated[
         list[str] | None, typer.Option("--variant", "-v", help="Only these variants (repeat).")
+    ] = None,
+    job_ids: Annotated[
+        list[str] | None,
+        typer.Option("--job", "-j", help="Only the planned job with this id (repeat)."),
     ] = None,
     profile: ProfileOpt = None,
     recipe: RecipeOpt = None,
@@ -180,6 +264,13 @@ def build_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the build record as JSON on stdout.")
     ] = False,
+    no_verify: Annotated[
+        bool,
+        typer.Option(
+            "--no-verify",
+            help="Skip the verification gate (wheels are then not marked eligible).",
+        ),
+    ] = False,
 ) -> None:
     """Build the planned wheels here with cibuildwheel, in the variants' builder images."""
     with tempfile.TemporaryDirectory(prefix="wheelyard-sdist-") as tmp:
@@ -187,7 +278,7 @@ def build_command(
         if is_sdist(path):
             path = unpack_sdist(path, Path(tmp))
         root, loaded_units = load_packages(path, profile, recipe)
-        units = _package_builds(loaded_units, variant, channel)
+        units = _package_builds(loaded_units, variant, channel, job_ids)
         first = units[0]
         if not as_json:
             for unit in units:
@@ -236,8 +327,11 @@ def build_command(
                 package_started=None if as_json else reporter.package_started,
             ),
         )
+    failed_wheels: list[WheelReport] = []
+    if not no_verify and any(j.wheels for j in record.jobs):
+        failed_wheels = _verify_gate(record, output, units, None if as_json else reporter)
     if as_json:
-        print_json(record.to_json())
+        print_json(json.loads((output / RECORD_NAME).read_text(encoding="utf-8")))
     else:
         console.print(_summary(record))
         console.print(f"build record: {escape(str(output / 'build-record.json'))}")
@@ -247,6 +341,18 @@ def build_command(
         raise BuildFailedError(
             f"{len(failed)} job(s) failed: {', '.join(failed)}",
             hint="the log paths above have the full output",
+        )
+    if failed_wheels:
+        for wheel in failed_wheels:
+            for check in wheel.failures:
+                err_console.print(
+                    f"[bold red]{escape(wheel.filename)}[/]: {escape(check.label)}: "
+                    f"{escape(check.message)}"
+                )
+        raise BuildFailedError(
+            f"{len(failed_wheels)} wheel(s) failed verification and are not eligible for "
+            "publishing",
+            hint="`wheelyard verify WHEEL` shows every finding; the record marks them failed",
         )
     if not any(j.wheels for j in record.jobs):
         raise BuildFailedError(

@@ -1,0 +1,3 @@
+from undeclared_dep._speed import answer
+
+__all__ = ["answer"]
