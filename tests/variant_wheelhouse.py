@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from wheelyard.errors import StoreError
+from wheelyard.index.store import Store
 from wheelyard.wheel.archive import write_wheel
 
 PROJECT = "cuda-kernels"
@@ -152,3 +154,40 @@ def make_wheelhouse(
 def write_platform(path: Path, facts: Mapping[str, Any]) -> Path:
     path.write_text(json.dumps(facts), encoding="utf-8")
     return path
+
+
+class FailingStore:
+    """Passes through to ``inner`` until ``fail_after`` writes, then fails like a dead endpoint."""
+
+    def __init__(self, inner: Store, fail_after: int) -> None:
+        self.inner = inner
+        self.left = fail_after
+
+    @property
+    def url(self) -> str:
+        return self.inner.url
+
+    def get(self, key: str) -> bytes | None:
+        return self.inner.get(key)
+
+    def sha256(self, key: str) -> str | None:
+        return self.inner.sha256(key)
+
+    def _tick(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise StoreError("injected failure: the endpoint went away")
+
+    def put_bytes(
+        self, key: str, data: bytes, *, content_type: str, immutable: bool = False
+    ) -> bool:
+        self._tick()
+        return self.inner.put_bytes(key, data, content_type=content_type, immutable=immutable)
+
+    def put_file(self, key: str, path: Path, *, sha256: str, content_type: str) -> bool:
+        self._tick()
+        return self.inner.put_file(key, path, sha256=sha256, content_type=content_type)
+
+    def delete(self, key: str) -> None:
+        self._tick()
+        self.inner.delete(key)

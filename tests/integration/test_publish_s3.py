@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from variant_wheelhouse import DIST, VERSION, make_wheelhouse
+from variant_wheelhouse import DIST, VERSION, FailingStore, make_wheelhouse
 from wheelyard.catalog import load_catalog
 from wheelyard.errors import StoreConflictError, StoreError
 from wheelyard.index.publish import PublishOptions, publish_wheelhouse
@@ -84,41 +84,12 @@ def check_links(found: dict[str, bytes], prefix: str) -> int:
     return count
 
 
-class FailAfter:
-    """An S3 store whose endpoint 'goes away' after ``n`` writes."""
-
-    def __init__(self, inner: S3Store, n: int) -> None:
-        self.inner, self.left = inner, n
-        self.url = inner.url
-        self.get = inner.get
-        self.sha256 = inner.sha256
-
-    def _tick(self) -> None:
-        self.left -= 1
-        if self.left < 0:
-            raise StoreError("injected: connection reset by the endpoint")
-
-    def put_bytes(
-        self, key: str, data: bytes, *, content_type: str, immutable: bool = False
-    ) -> bool:
-        self._tick()
-        return self.inner.put_bytes(key, data, content_type=content_type, immutable=immutable)
-
-    def put_file(self, key: str, path: Path, *, sha256: str, content_type: str) -> bool:
-        self._tick()
-        return self.inner.put_file(key, path, sha256=sha256, content_type=content_type)
-
-    def delete(self, key: str) -> None:
-        self._tick()
-        self.inner.delete(key)
-
-
 def test_publish_to_s3_is_atomic_idempotent_and_resumable(endpoint: str, tmp_path: Path) -> None:
     store = open_store(f"s3://{BUCKET}/nightly-index", StoreSettings(endpoint_url=endpoint))
     assert isinstance(store, S3Store)
     house = make_wheelhouse(tmp_path / "wheelhouse", pythons=("cp311", "cp312"))
     with pytest.raises(StoreError, match="injected"):
-        publish_wheelhouse(house, FailAfter(store, 9), catalog=CATALOG, options=PublishOptions())
+        publish_wheelhouse(house, FailingStore(store, 9), catalog=CATALOG, options=PublishOptions())
     partial = objects(endpoint)
     assert check_links(partial, "nightly-index/") == 0  # no page yet: nothing half-published
     assert "nightly-index/_wheelyard/state.json" not in partial

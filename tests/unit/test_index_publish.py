@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from variant_wheelhouse import DIST, PYTHONS, VERSION, make_wheelhouse
+from variant_wheelhouse import DIST, PYTHONS, VERSION, FailingStore, make_wheelhouse
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import PublishError, StoreConflictError, StoreError, VariantError
@@ -167,43 +167,6 @@ def test_a_label_meaning_other_properties_than_on_the_index_is_refused(tmp_path:
     house = make_wheelhouse(tmp_path / "b", variants=("cu128",), pythons=("cp39",))
     with pytest.raises(VariantError, match="'cu128' means"):
         publish_wheelhouse(house, store, catalog=changed, options=PublishOptions(now=DAY))
-
-
-class FailingStore:
-    """Passes through to ``inner`` until ``fail_after`` writes, then fails like a dead endpoint."""
-
-    def __init__(self, inner: Store, fail_after: int) -> None:
-        self.inner = inner
-        self.left = fail_after
-
-    @property
-    def url(self) -> str:
-        return self.inner.url
-
-    def get(self, key: str) -> bytes | None:
-        return self.inner.get(key)
-
-    def sha256(self, key: str) -> str | None:
-        return self.inner.sha256(key)
-
-    def _tick(self) -> None:
-        self.left -= 1
-        if self.left < 0:
-            raise StoreError("injected failure: endpoint went away")
-
-    def put_bytes(
-        self, key: str, data: bytes, *, content_type: str, immutable: bool = False
-    ) -> bool:
-        self._tick()
-        return self.inner.put_bytes(key, data, content_type=content_type, immutable=immutable)
-
-    def put_file(self, key: str, path: Path, *, sha256: str, content_type: str) -> bool:
-        self._tick()
-        return self.inner.put_file(key, path, sha256=sha256, content_type=content_type)
-
-    def delete(self, key: str) -> None:
-        self._tick()
-        self.inner.delete(key)
 
 
 @pytest.mark.parametrize("fail_after", [3, 40, 58, 60])
