@@ -175,3 +175,11 @@ class DiffError(WheelyardError):
     folder, a file that is not a wheel."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class CiError(WheelyardError):
+    """A CI configuration cannot be generated as asked (an output folder outside the package's
+    repository, a generated file that drifted under --check), or a plan matrix handed to the
+    CI helper is malformed or past the CI system's limits."""
+
+    exit_code = EXIT_BAD_INPUT

@@ -12,6 +12,7 @@ from wheelyard import __version__
 from wheelyard.cli import (
     build_cmd,
     catalog_cmd,
+    ci_cmd,
     config_cmd,
     detect_cmd,
     diff_cmd,
@@ -48,6 +49,7 @@ app.command("detect")(detect_cmd.detect_command)
 app.command("install")(install_cmd.install_command)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(image_cmd.app, name="image")
+app.add_typer(ci_cmd.app, name="ci")
 
 _debug = False
 
