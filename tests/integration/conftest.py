@@ -68,3 +68,12 @@ def build_example() -> BuildExample:
 @pytest.fixture(scope="session")
 def copy_example() -> Callable[[Path, Path], Path]:
     return copy_project
+
+
+@pytest.fixture(scope="session")
+def cuda_kernels_wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/cuda-kernels built once for the session: the cpu and cu130 variants (the CUDA
+    toolkits these machines can provide) for cp312."""
+    environ = {"WHEELYARD_PYTHON": "cp312", "WHEELYARD_VARIANTS": "cpu cu130"}
+    out = tmp_path_factory.mktemp("cuda-kernels") / "wheelhouse"
+    return build_wheels(REPO / "examples" / "cuda-kernels", out, environ=environ)

@@ -35,6 +35,12 @@ def record_of(out: Path) -> dict[str, Any]:
     return json.loads((out / "build-record.json").read_text())
 
 
+def glibc_of(platform: str) -> tuple[int, int]:
+    """``manylinux_2_35_x86_64`` -> (2, 35)."""
+    major, minor = platform.split("_")[1:3]
+    return int(major), int(minor)
+
+
 def auditwheel_platforms(wheel: Path) -> str:
     """What `auditwheel show` says the wheel is consistent with."""
     proc = subprocess.run(
@@ -70,11 +76,12 @@ def test_hello_c_builds_every_interpreter_of_the_image(
         name, version, _, tags = parse_wheel_filename(wheel.name)
         assert name == "hello-c"
         assert str(version).endswith(".dev20261120")
-        [tag] = tags
-        assert tag.platform.startswith("manylinux_") and tag.platform.endswith("_x86_64")
-        # auditwheel agrees with the platform tag the wheel claims.
+        platforms = sorted({tag.platform for tag in tags}, key=glibc_of)
+        assert all(p.startswith("manylinux_") and p.endswith("_x86_64") for p in platforms)
+        # auditwheel agrees with the most compatible platform tag the wheel claims (the others,
+        # for newer glibcs, follow from it).
         shown = auditwheel_platforms(wheel)
-        assert f'is consistent with the following platform tag: "{tag.platform}"' in shown
+        assert f'is consistent with the following platform tag: "{platforms[0]}"' in shown
     for python in job["pythons"]:
         if python["status"] == "built":
             assert python["seconds"] > 0
@@ -215,13 +222,9 @@ def test_multi_package_builds_core_then_plugin_into_one_wheelhouse(
 
 
 def test_cuda_wheels_carry_device_code_for_the_catalog_archs(
-    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cuda_kernels_wheelhouse: Path,
 ) -> None:
-    out = tmp_path / "wheelhouse"
-    monkeypatch.setenv("WHEELYARD_PYTHON", "cp312")
-    project = REPO / "examples" / "cuda-kernels"
-    result = build(cli, project, out, "--variant", "cpu", "--variant", "cu130")
-    assert result.exit_code == 0, result.stdout + result.stderr
+    out = cuda_kernels_wheelhouse
     arch_list = load_catalog().variant("cu130").arch_list
     assert arch_list
     for variant, expect_device_code in (("cu130", True), ("cpu", False)):

@@ -35,7 +35,7 @@ from wheelyard.config.vocab import Channel
 from wheelyard.errors import WheelyardError
 from wheelyard.plan import Job, make_plan
 from wheelyard.plan.host import host_platform
-from wheelyard.verify.report import Outcome, WheelReport
+from wheelyard.verify.report import CheckResult, Outcome, WheelReport
 from wheelyard.version import commit_date
 
 DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
@@ -176,6 +176,12 @@ def _package_builds(
     return builds
 
 
+def _first_finding(check: CheckResult) -> str:
+    """``imports[3.12]: pkg.mod: ModuleNotFoundError ...`` (the check's first finding)."""
+    detail = check.findings[0].message if check.findings else check.message
+    return f"{check.label}: {detail}"
+
+
 def _verify_gate(
     record: BuildRecord,
     output: Path,
@@ -222,7 +228,7 @@ def _verify_gate(
                 "status": str(wheel.status),
                 "failed": [c.label for c in wheel.failures],
                 "skipped": [c.label for c in wheel.checks if c.outcome is Outcome.SKIPPED],
-                **({"message": f"{first.label}: {first.message}"} if first else {}),
+                **({"message": _first_finding(first)} if first else {}),
             }
             if not wheel.ok:
                 failed.append(wheel)
@@ -327,9 +333,10 @@ def build_command(
                 package_started=None if as_json else reporter.package_started,
             ),
         )
-    failed_wheels: list[WheelReport] = []
-    if not no_verify and any(j.wheels for j in record.jobs):
-        failed_wheels = _verify_gate(record, output, units, None if as_json else reporter)
+        # Inside the block: an unpacked sdist's smoke test must still exist.
+        failed_wheels: list[WheelReport] = []
+        if not no_verify and any(j.wheels for j in record.jobs):
+            failed_wheels = _verify_gate(record, output, units, None if as_json else reporter)
     if as_json:
         print_json(json.loads((output / RECORD_NAME).read_text(encoding="utf-8")))
     else:
