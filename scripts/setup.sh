@@ -6,14 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for cmd in podman runc debootstrap shellcheck; do
+for cmd in podman runc debootstrap shellcheck chromium; do
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$cmd")
 done
 if [ "${#need_apt[@]}" -gt 0 ] && [ "${WHEELYARD_SKIP_APT:-0}" != 1 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq podman runc debootstrap shellcheck >/dev/null
+  apt-get install -y -qq podman runc debootstrap shellcheck chromium >/dev/null
 fi
 
 PY=${WHEELYARD_PYTHON:-python3}

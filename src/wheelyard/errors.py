@@ -177,9 +177,33 @@ class DiffError(WheelyardError):
     exit_code = EXIT_BAD_INPUT
 
 
+class FarmError(WheelyardError):
+    """The farm cannot do what was asked: a service did not start or cannot be reached."""
+
+
+class FarmRequestError(FarmError):
+    """A farm request is invalid: a malformed submission, an unknown build, a bad option."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class FarmDatabaseError(FarmError):
+    """The farm's database cannot be opened, reached or migrated."""
+
+
+class FarmWorkerError(FarmError):
+    """A worker was asked to serve a queue this machine cannot serve (no GPU, no engine)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class CiError(WheelyardError):
     """A CI configuration cannot be generated as asked (an output folder outside the package's
     repository, a generated file that drifted under --check), or a plan matrix handed to the
     CI helper is malformed or past the CI system's limits."""
 
     exit_code = EXIT_BAD_INPUT
+
+
+class FarmNotFoundError(FarmRequestError):
+    """A farm request names a build, job, package or token that does not exist."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wheelyard.build.job import compiler_cache_deltas
+from wheelyard.build.engine import ContainerInfo
+from wheelyard.build.job import JOB_LABEL, compiler_cache_deltas, reap_exited_containers
 from wheelyard.build.options import (
     ccache_stats_command,
     compose,
@@ -173,3 +174,23 @@ def test_without_a_compiler_cache_ccache_is_off(projects: Path) -> None:
     assert "/usr/lib/ccache" in on.env["CIBW_ENVIRONMENT"]
     assert "CCACHE_DISABLE=1" in off.env["CIBW_ENVIRONMENT"]
     assert "/usr/lib/ccache" not in off.env["CIBW_ENVIRONMENT"]
+
+
+def test_reaping_removes_only_exited_build_containers() -> None:
+    class Engine:
+        def __init__(self) -> None:
+            self.removed: list[str] = []
+
+        def containers_with_label(self, label: str) -> list[ContainerInfo]:
+            assert label == JOB_LABEL
+            return [
+                ContainerInfo(id="a", name="live", status="running"),
+                ContainerInfo(id="b", name="left", status="exited"),
+            ]
+
+        def remove_container(self, container: str) -> None:
+            self.removed.append(container)
+
+    engine = Engine()
+    assert reap_exited_containers(engine) == ["b"]  # type: ignore[arg-type]
+    assert engine.removed == ["b"]

@@ -194,6 +194,17 @@ def run_job(
     )
 
 
+def reap_exited_containers(engine: ContainerEngine) -> list[str]:
+    """Remove build containers that have exited but were left behind (their build process was
+    killed before it could clean up); running ones belong to live builds and are kept."""
+    removed = []
+    for container in engine.containers_with_label(JOB_LABEL):
+        if container.status.lower().startswith(("exited", "stopped", "dead")):
+            engine.remove_container(container.id)
+            removed.append(container.id)
+    return removed
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "package"
 

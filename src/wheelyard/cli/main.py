@@ -17,6 +17,7 @@ from wheelyard.cli import (
     detect_cmd,
     diff_cmd,
     env_cmd,
+    farm_cmd,
     image_cmd,
     install_cmd,
     plan_cmd,
@@ -24,6 +25,7 @@ from wheelyard.cli import (
     smoke_cmd,
     upload_cmd,
     verify_cmd,
+    worker_cmd,
 )
 from wheelyard.cli.output import err_console, report_error
 from wheelyard.errors import WheelyardError
@@ -50,6 +52,8 @@ app.command("install")(install_cmd.install_command)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(image_cmd.app, name="image")
 app.add_typer(ci_cmd.app, name="ci")
+app.add_typer(farm_cmd.app, name="farm")
+app.command("worker")(worker_cmd.worker_command)
 
 _debug = False
 

@@ -1,0 +1,224 @@
+"""The farm's tables: packages, recipes, builds, jobs, wheels, workers seen, API tokens.
+
+States are stored as their string values (``BuildState``, ``JobState``); times are UTC.
+Schema changes go through an Alembic revision in ``migrations/versions`` (a unit test checks
+that the migrations and these models agree).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(tz=dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:  # noqa: ARG002
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self,
+        value: dt.datetime | None,
+        dialect: Dialect,  # noqa: ARG002
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: dict[Any, Any] = {  # noqa: RUF012 - SQLAlchemy's class attribute
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Package(Base):
+    __tablename__ = "packages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    """The canonical project name (PEP 503)."""
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    builds: Mapped[list[Build]] = relationship(back_populates="package")
+    recipes: Mapped[list[Recipe]] = relationship(back_populates="package")
+
+
+class Recipe(Base):
+    """A farm-side recipe for a package (same keys as ``[tool.wheelyard]``), layered over the
+    package's own table; the newest one is used by the package's next builds."""
+
+    __tablename__ = "recipes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"), index=True)
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    package: Mapped[Package] = relationship(back_populates="recipes")
+
+
+class Build(Base):
+    __tablename__ = "builds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"), index=True)
+    workflow_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    source_kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(Text)
+    """A path, a git URL, or the stored sdist (relative to the data directory)."""
+    ref: Mapped[str | None] = mapped_column(String(200))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the submission asked for: variants, python, channel, date, profile."""
+    recipe_id: Mapped[int | None] = mapped_column(ForeignKey("recipes.id"))
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    message: Mapped[str | None] = mapped_column(Text)
+    """Why the build failed or was cancelled."""
+    version: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    cost: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The plan's cost comparison (fan-out vs consolidated vs split), for the dashboard."""
+    publish_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+    package: Mapped[Package] = relationship(back_populates="builds")
+    jobs: Mapped[list[BuildJob]] = relationship(
+        back_populates="build", order_by="BuildJob.id", cascade="all, delete-orphan"
+    )
+    wheels: Mapped[list[Wheel]] = relationship(
+        back_populates="build", order_by="Wheel.id", cascade="all, delete-orphan"
+    )
+
+
+class BuildJob(Base):
+    """One planned job of a build (platform x variant x Pythons) and what became of it."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("build_id", "job_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id"), index=True)
+    job_id: Mapped[str] = mapped_column(String(200))
+    """The plan's job id (``linux-x86_64-cu128``)."""
+    platform: Mapped[str] = mapped_column(String(50))
+    variant: Mapped[str] = mapped_column(String(50))
+    pythons: Mapped[list[str]] = mapped_column(default=list)
+    build_queue: Mapped[str] = mapped_column(String(100))
+    test_queue: Mapped[str] = mapped_column(String(100))
+    gpu_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(20))
+    smoke: Mapped[str | None] = mapped_column(String(20))
+    message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(200))
+    log_path: Mapped[str | None] = mapped_column(Text)
+    """The job's build log, relative to the data directory."""
+    pythons_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """Per Python: built | failed | not-started | not-in-image (from the build record)."""
+    record: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The job's entry of build-record.json."""
+    seconds: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+    build: Mapped[Build] = relationship(back_populates="jobs")
+
+
+class Wheel(Base):
+    __tablename__ = "wheels"
+    __table_args__ = (UniqueConstraint("build_id", "filename"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    build_id: Mapped[int] = mapped_column(ForeignKey("builds.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    python: Mapped[str] = mapped_column(String(20))
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    """Platform tags of the file name."""
+    variant: Mapped[str] = mapped_column(String(50))
+    verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The gate's verdict: status, failed and skipped checks, first message."""
+    published: Mapped[list[str]] = mapped_column(default=list)
+    """The index files this wheel became (variant, fallback, legacy)."""
+
+    build: Mapped[Build] = relationship(back_populates="wheels")
+
+
+class WorkerSeen(Base):
+    """A worker that announced itself: the queues it polls and what it can build."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    identity: Mapped[str] = mapped_column(String(200), unique=True)
+    hostname: Mapped[str] = mapped_column(String(200))
+    queues: Mapped[list[str]] = mapped_column(default=list)
+    capabilities: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[dt.datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token, stored as its SHA-256 (tokens are random, so a fast hash suffices)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The token's first characters, to recognise it in listings."""
+    package: Mapped[str | None] = mapped_column(String(200))
+    """The canonical package name the token may write to; None with ``admin``."""
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]

@@ -1,0 +1,172 @@
+"""What workflows and activities hand each other (through Temporal's JSON converter).
+
+Plain dataclasses of strings, numbers, lists and dicts: the workflow sandbox imports this module,
+so it imports nothing from the rest of wheelyard. Paths are relative to the farm's data
+directory, so that a worker on another machine resolves them under its own mount.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(kw_only=True)
+class BuildRequest:
+    build_id: int
+    package: str
+    source_kind: str
+    source: str
+    ref: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    """``BuildOptions.to_json()``: variants, python, channel, profile, date."""
+    farm_recipe: str | None = None
+    """The package's farm-side recipe (TOML text), layered over its ``[tool.wheelyard]``."""
+    job_timeout_seconds: float = 3600.0
+    queue_wait_seconds: float = 6 * 3600.0
+    """How long a job may wait for a worker of its build queue before it fails."""
+    gpu_wait_seconds: float = 3600.0
+    """How long a GPU smoke test may wait for a GPU worker; then the wheels are published
+    without it and the job says ``no-gpu-worker``."""
+    heartbeat_seconds: float = 30.0
+    """A stage whose worker is silent this long is retried on another worker."""
+
+
+@dataclass(kw_only=True)
+class ScheduledBuild:
+    """What a nightly schedule starts: a submission without a build id yet."""
+
+    package: str
+    source_kind: str
+    source: str
+    ref: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class FetchResult:
+    project_dir: str
+    farm_recipe: str | None
+    date: str
+    commit: str | None = None
+
+
+@dataclass(kw_only=True)
+class JobSpec:
+    job_id: str
+    variant: str
+    platform: str
+    pythons: list[str]
+    build_queue: str
+    test_queue: str
+    gpu_test: bool
+
+
+@dataclass(kw_only=True)
+class PlanResult:
+    package: str
+    version: str
+    channel: str
+    jobs: list[JobSpec]
+
+
+@dataclass(kw_only=True)
+class StageInput:
+    """One stage (build, verify, GPU smoke) of one job."""
+
+    build_id: int
+    job_id: str
+    variant: str
+    project_dir: str
+    farm_recipe: str | None
+    output: str
+    """The job's folder (build: its attempts go below it) or, for the stages after the build,
+    the wheelhouse the build made: ``<output>/<variant>/*.whl`` and ``build-record.json``."""
+    options: dict[str, Any]
+    date: str
+    timeout_seconds: float = 3600.0
+
+
+@dataclass(kw_only=True)
+class WheelResult:
+    filename: str
+    path: str
+    sha256: str
+    size: int
+    python: str
+    tags: list[str]
+    variant: str
+    verification: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class StageResult:
+    job_id: str
+    status: str
+    """succeeded | failed | skipped"""
+    message: str | None = None
+    wheels: list[WheelResult] = field(default_factory=list)
+    log: str | None = None
+    seconds: float = 0.0
+    worker: str = ""
+    attempt: int = 1
+    pythons: dict[str, str] = field(default_factory=dict)
+    record: dict[str, Any] | None = None
+    gpu: dict[str, Any] | None = None
+    output: str | None = None
+    """Where a build put the job's wheelhouse (its attempt's folder); later stages use it."""
+
+
+@dataclass(kw_only=True)
+class JobUpdate:
+    build_id: int
+    job_id: str
+    state: str
+    message: str | None = None
+    smoke: str | None = None
+    result: StageResult | None = None
+
+
+@dataclass(kw_only=True)
+class BuildUpdate:
+    build_id: int
+    state: str
+    message: str | None = None
+    version: str | None = None
+
+
+@dataclass(kw_only=True)
+class PublishInput:
+    build_id: int
+    project_dir: str
+    farm_recipe: str | None
+    options: dict[str, Any]
+    outputs: list[str]
+    """The wheelhouses of the jobs whose wheels passed, in plan order."""
+
+
+@dataclass(kw_only=True)
+class PublishResult:
+    published: list[str]
+    already: list[str]
+    excluded: list[str]
+
+
+@dataclass(kw_only=True)
+class WorkerAnnouncement:
+    identity: str
+    hostname: str
+    queues: list[str]
+    capabilities: dict[str, Any]
+    stopping: bool = False
+
+
+@dataclass(kw_only=True)
+class BuildSummary:
+    """What ``BuildPackage`` returns."""
+
+    build_id: int
+    state: str
+    message: str | None = None
+    jobs: dict[str, str] = field(default_factory=dict)
+    published: list[str] = field(default_factory=list)

@@ -1,0 +1,56 @@
+"""The ``Orchestrator`` the API uses, backed by a Temporal client."""
+
+from __future__ import annotations
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.service import RPCError
+
+from wheelyard.errors import FarmError
+from wheelyard.farm.messages import BuildRequest, ScheduledBuild
+from wheelyard.farm.records import workflow_id
+from wheelyard.farm.vocab import FARM_QUEUE
+from wheelyard.farm.workflows import BuildPackage, NightlyBuild
+
+
+class TemporalOrchestrator:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def start_build(self, request: BuildRequest) -> None:
+        await self.client.start_workflow(
+            BuildPackage.run,
+            request,
+            id=workflow_id(request.build_id),
+            task_queue=FARM_QUEUE,
+        )
+
+    async def cancel_build(self, build_id: int) -> None:
+        try:
+            await self.client.get_workflow_handle(workflow_id(build_id)).cancel()
+        except RPCError as exc:
+            raise FarmError(f"cannot cancel build {build_id}: {exc}") from exc
+
+    async def schedule_nightly(self, schedule_id: str, cron: str, build: ScheduledBuild) -> None:
+        """Create (or replace) the Temporal schedule ``schedule_id`` starting ``NightlyBuild``."""
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow(
+                NightlyBuild.run, build, id=f"{schedule_id}-run", task_queue=FARM_QUEUE
+            ),
+            spec=ScheduleSpec(cron_expressions=[cron]),
+        )
+        try:
+            await self.client.create_schedule(schedule_id, schedule)
+        except ScheduleAlreadyRunningError:
+
+            def replace(_input: ScheduleUpdateInput) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=schedule)
+
+            await self.client.get_schedule_handle(schedule_id).update(replace)

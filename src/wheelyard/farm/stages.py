@@ -1,0 +1,305 @@
+"""The stages of one farm job, calling the same functions as ``wheelyard build`` / ``verify`` /
+``smoke --gpu``: build (cibuildwheel in the builder image), verify (the gate), GPU smoke.
+
+Each runs in a child process (``wheelyard.farm.stage_process``) so that an activity can be
+cancelled (SIGINT: containers stopped, the record written) and a worker that dies takes its
+build with it. Results are plain ``StageResult`` messages; paths in them are relative to the
+farm's data directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from wheelyard.build.engine import ImageInfo, detect_engine
+from wheelyard.build.image import ensure_image
+from wheelyard.build.job import JobSettings
+from wheelyard.build.package import RECORD_NAME, BuildCallbacks, build_packages
+from wheelyard.build.progress import Event
+from wheelyard.build.record import BuildRecord, JobRecord, annotate_wheels
+from wheelyard.catalog.model import Catalog
+from wheelyard.farm.loading import BuildOptions, LoadedBuild, load_build
+from wheelyard.farm.messages import StageInput, StageResult, WheelResult
+from wheelyard.plan import Job
+from wheelyard.plan.host import host_platform
+from wheelyard.verify import Interpreter, Outcome, VerifyOptions, verify_wheels, with_recipe
+from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
+from wheelyard.verify.gpu_detect import detect_gpus
+from wheelyard.verify.report import Check, WheelReport
+
+NO_GPU = "no-gpu"
+"""``StageResult.status`` of a GPU smoke test that found no suitable GPU on its worker."""
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerEnvironment:
+    """What the worker process resolved from its command line and environment."""
+
+    data_dir: Path
+    engine: str | None = None
+    compiler_cache: Path | None = None
+    interpreters: tuple[Interpreter, ...] = ()
+    index_url: str | None = None
+    detect_file: Path | None = None
+    """A GPU detection override (``WHEELYARD_DETECT_FILE``), for tests."""
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load(stage: StageInput, env: WorkerEnvironment) -> LoadedBuild:
+    recipe = env.data_dir / stage.farm_recipe if stage.farm_recipe else None
+    return load_build(
+        env.data_dir / stage.project_dir,
+        BuildOptions.from_json(stage.options),
+        farm_recipe=recipe,
+        host=host_platform(),
+    )
+
+
+def _wheels(jobs: Sequence[JobRecord], output: Path, root: Path) -> list[WheelResult]:
+    return [
+        WheelResult(
+            filename=wheel.name,
+            path=_relative(output / wheel.path, root),
+            sha256=wheel.sha256,
+            size=wheel.size,
+            python=wheel.python,
+            tags=list(wheel.platform_tags),
+            variant=str(job.job["variant"]),
+            verification=wheel.verification,
+        )
+        for job in jobs
+        for wheel in job.wheels
+    ]
+
+
+def _status(jobs: Sequence[JobRecord]) -> tuple[str, str | None]:
+    failed = [j for j in jobs if j.status == "failed"]
+    if failed:
+        first = failed[0].failure or {}
+        return "failed", str(first.get("message") or "the build failed")
+    if jobs and all(j.status == "skipped" for j in jobs):
+        return "skipped", jobs[0].reason
+    if not any(j.wheels for j in jobs):
+        return "failed", "the job built no wheel"
+    return "succeeded", None
+
+
+def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> StageResult:
+    """Build one job (every package of the submission that plans it) into ``stage.output``.
+
+    A retried attempt starts from an empty wheelhouse, so the job's record lists exactly the
+    wheels of the attempt that finished.
+    """
+    started = time.monotonic()
+    loaded = _load(stage, env)
+    units = loaded.only(stage.job_id)
+    output = env.data_dir / stage.output
+    if output.exists():
+        shutil.rmtree(output)
+    output.mkdir(parents=True)
+    engine = detect_engine(env.engine)
+
+    def images(job: Job, catalog: Catalog) -> tuple[str, ImageInfo]:
+        progress({"step": "image", "variant": job.variant})
+        result = ensure_image(job.variant, job.platform, catalog=catalog, engine=engine)
+        return result.ref, result.info
+
+    def on_event(_job: Job, event: Event) -> None:
+        progress(
+            {
+                "step": str(event.kind),
+                "python": event.python,
+                "detail": event.step,
+                "seconds": event.seconds,
+            }
+        )
+
+    record: BuildRecord = build_packages(
+        units,
+        name=loaded.name,
+        engine=engine,
+        images=images,
+        settings=JobSettings(
+            output=output.resolve(),
+            timeout=stage.timeout_seconds,
+            compiler_cache=env.compiler_cache,
+        ),
+        date=dt.date.fromisoformat(stage.date),
+        host=host_platform(),
+        source=f"farm build {stage.build_id}",
+        callbacks=BuildCallbacks(event=on_event),
+    )
+    jobs = [j for j in record.jobs if j.id == stage.job_id]
+    status, message = _status(jobs)
+    pythons = {
+        (f"{j.package}:{p.python}" if len(loaded.units) > 1 else p.python): p.status
+        for j in jobs
+        for p in j.pythons
+    }
+    logs = [j.log for j in jobs if j.log]
+    return StageResult(
+        job_id=stage.job_id,
+        status=status,
+        message=message,
+        wheels=_wheels(jobs, output, env.data_dir),
+        log=_relative(Path(logs[0]), env.data_dir) if logs else None,
+        seconds=time.monotonic() - started,
+        pythons=pythons,
+        record={"jobs": [_job_json(j) for j in jobs]},
+    )
+
+
+def _job_json(job: JobRecord) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(json.dumps(asdict(job)))
+    data.pop("effective_options", None)
+    return data
+
+
+def _record_wheels(output: Path) -> dict[str, dict[str, Any]]:
+    data = json.loads((output / RECORD_NAME).read_text(encoding="utf-8"))
+    return {
+        str(wheel["name"]): {"job": job, "wheel": wheel}
+        for job in data.get("jobs", [])
+        for wheel in job.get("wheels", [])
+    }
+
+
+def _verdict(report: WheelReport) -> dict[str, Any]:
+    first = report.failures[0] if report.failures else None
+    return {
+        "status": str(report.status),
+        "failed": [c.label for c in report.failures],
+        "skipped": [c.label for c in report.checks if c.outcome is Outcome.SKIPPED],
+        **({"message": f"{first.label}: {first.message}"} if first else {}),
+    }
+
+
+def _wheels_of_record(output: Path, root: Path) -> list[WheelResult]:
+    return [
+        WheelResult(
+            filename=name,
+            path=_relative(output / str(entry["wheel"]["path"]), root),
+            sha256=str(entry["wheel"]["sha256"]),
+            size=int(entry["wheel"]["size"]),
+            python=str(entry["wheel"]["python"]),
+            tags=list(entry["wheel"].get("platform_tags") or ()),
+            variant=str(entry["job"]["job"]["variant"]),
+            verification=entry["wheel"].get("verification"),
+        )
+        for name, entry in _record_wheels(output).items()
+    ]
+
+
+def run_verify(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> StageResult:
+    """The verification gate on the job's wheels; each verdict goes into its build record."""
+    started = time.monotonic()
+    loaded = _load(stage, env)
+    output = env.data_dir / stage.output
+    entries = _record_wheels(output)
+    find_links = tuple(
+        sorted({(output / str(e["job"]["job"]["variant"])).resolve() for e in entries.values()})
+    )
+    verdicts: dict[str, dict[str, Any]] = {}
+    failed: list[str] = []
+    for unit in loaded.units:
+        paths = [
+            output / str(e["wheel"]["path"])
+            for e in entries.values()
+            if e["job"].get("package") == unit.loaded.project_name
+        ]
+        if not paths:
+            continue
+        options = with_recipe(
+            VerifyOptions(
+                interpreters=env.interpreters, find_links=find_links, index_url=env.index_url
+            ),
+            unit.loaded,
+        )
+
+        def on_wheel(report: WheelReport) -> None:
+            progress({"step": "verify", "wheel": report.filename, "status": str(report.status)})
+
+        report = verify_wheels(paths, options=options, progress=on_wheel)
+        for wheel in report.wheels:
+            verdicts[wheel.filename] = _verdict(wheel)
+            if not wheel.ok:
+                first = wheel.failures[0] if wheel.failures else None
+                failed.append(
+                    f"{wheel.filename}: {first.label}: {first.message}" if first else wheel.filename
+                )
+    if verdicts:
+        annotate_wheels(output / RECORD_NAME, verdicts)
+    return StageResult(
+        job_id=stage.job_id,
+        status="failed" if failed else "succeeded",
+        message="; ".join(failed) or None,
+        wheels=_wheels_of_record(output, env.data_dir),
+        seconds=time.monotonic() - started,
+    )
+
+
+def run_smoke(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> StageResult:
+    """The GPU smoke stage on the job's wheels, on a machine with a GPU."""
+    started = time.monotonic()
+    loaded = _load(stage, env)
+    output = env.data_dir / stage.output
+    entries = _record_wheels(output)
+    inventory = detect_gpus(override=env.detect_file)
+    progress({"step": "gpu", "present": inventory.present})
+    failed: list[str] = []
+    no_gpu = False
+    for unit in loaded.units:
+        paths = [
+            output / str(e["wheel"]["path"])
+            for e in entries.values()
+            if e["job"].get("package") == unit.loaded.project_name
+        ]
+        if not paths:
+            continue
+        options = with_recipe(
+            VerifyOptions(interpreters=env.interpreters, index_url=env.index_url), unit.loaded
+        )
+        report = gpu_smoke(
+            paths,
+            GpuSmokeOptions(
+                verify=options, catalog=unit.catalog, inventory=inventory, variant=stage.variant
+            ),
+        )
+        for wheel in report.wheels:
+            if skipped_for_no_gpu(wheel):
+                no_gpu = True
+            elif not wheel.ok:
+                result = wheel.result(Check.GPU)
+                failed.append(
+                    f"{wheel.filename}: {result.message if result else 'smoke test failed'}"
+                )
+    status = "failed" if failed else (NO_GPU if no_gpu else "succeeded")
+    return StageResult(
+        job_id=stage.job_id,
+        status=status,
+        message="; ".join(failed) or (inventory.reason if no_gpu else None),
+        seconds=time.monotonic() - started,
+        gpu=inventory.to_json(),
+    )
+
+
+STAGES: dict[str, Callable[[StageInput, WorkerEnvironment, Progress], StageResult]] = {
+    "build": run_build,
+    "verify": run_verify,
+    "smoke": run_smoke,
+}

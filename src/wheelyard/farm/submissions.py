@@ -1,0 +1,196 @@
+"""Accepting a build: check the source and the recipe before anything starts, record the build,
+start its ``BuildPackage`` workflow; cancel one.
+
+A submission is fetched into a staging folder and its recipe loaded and planned there, so a
+malformed one (bad git URL, unsafe sdist, recipe errors, an empty plan) is refused with the
+reason and no workflow starts. The staged source becomes the build's source folder (the
+workflow's fetch then finds it done).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tomllib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from wheelyard.errors import FarmRequestError, WheelyardError
+from wheelyard.farm import records
+from wheelyard.farm.db.engine import Database
+from wheelyard.farm.loading import BuildOptions, load_build
+from wheelyard.farm.messages import BuildRequest, BuildUpdate, ScheduledBuild
+from wheelyard.farm.settings import FarmSettings
+from wheelyard.farm.source import SourceSpec, check_source, fetch_source, probe_git
+from wheelyard.farm.tokens import Principal
+from wheelyard.farm.vocab import BuildState, SourceKind
+from wheelyard.plan.host import host_platform
+
+
+class Orchestrator(Protocol):
+    """Starts and cancels workflows (Temporal; a fake in tests)."""
+
+    async def start_build(self, request: BuildRequest) -> None: ...
+
+    async def cancel_build(self, build_id: int) -> None: ...
+
+    async def schedule_nightly(
+        self, schedule_id: str, cron: str, build: ScheduledBuild
+    ) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    source: SourceSpec
+    options: BuildOptions = field(default_factory=BuildOptions)
+    package: str | None = None
+    """The package the submitter means (checked against the token before fetching)."""
+    job_timeout_seconds: float = 3600.0
+    queue_wait_seconds: float = 6 * 3600.0
+    gpu_wait_seconds: float = 3600.0
+    heartbeat_seconds: float = 30.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Staged:
+    folder: Path
+    name: str
+    jobs: int
+
+
+class Forbidden(FarmRequestError):  # noqa: N818 - an HTTP-like outcome, not a crash
+    """The token may not do this (another package, not admin)."""
+
+
+def authorise_early(submission: Submission, principal: Principal) -> None:
+    if submission.source.kind is SourceKind.PATH and not principal.admin:
+        raise Forbidden(
+            "building a directory of the farm's machine needs an admin token",
+            hint="submit a git URL or upload an sdist",
+        )
+    if submission.package is not None and not principal.may_write(submission.package):
+        raise Forbidden(f"token {principal.name!r} may not build {submission.package}")
+
+
+def project_name(project_dir: Path) -> str | None:
+    """``[project].name`` of the pyproject (to find the package's farm recipe before loading)."""
+    try:
+        with (project_dir / "pyproject.toml").open("rb") as fh:
+            name = tomllib.load(fh).get("project", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return str(name) if isinstance(name, str) else None
+
+
+def stage(
+    settings: FarmSettings,
+    submission: Submission,
+    recipe_of: Callable[[str], str | None] = lambda _name: None,
+) -> Staged:
+    """Fetch and plan the submission in a staging folder (blocking: git, unpacking).
+
+    ``recipe_of(name)`` gives the package's farm recipe, layered over its own table as the
+    build will do.
+    """
+    check_source(submission.source)
+    if submission.source.kind is SourceKind.GIT:
+        probe_git(submission.source.location, submission.source.ref)
+    staging = settings.data_dir / "staging" / uuid.uuid4().hex
+    try:
+        fetched = fetch_source(submission.source, staging, today=dt.datetime.now(tz=dt.UTC).date())
+        name = project_name(fetched.project_dir)
+        farm_recipe = recipe_of(name) if name else None
+        recipe_path: Path | None = None
+        if farm_recipe:
+            recipe_path = staging / "farm-recipe.toml"
+            recipe_path.write_text(farm_recipe, encoding="utf-8")
+        loaded = load_build(
+            fetched.project_dir, submission.options, farm_recipe=recipe_path, host=host_platform()
+        )
+        jobs = len(loaded.job_ids())
+        if jobs == 0:
+            raise FarmRequestError(
+                f"{loaded.name}: the plan has no job",
+                hint="`wheelyard plan` shows why (variants, Pythons, platforms)",
+            )
+        if recipe_path is not None:
+            recipe_path.unlink()
+    except WheelyardError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Staged(folder=staging, name=loaded.name, jobs=jobs)
+
+
+def discard(staged: Staged) -> None:
+    shutil.rmtree(staged.folder, ignore_errors=True)
+
+
+def recipe_for(database: Database, package: str) -> str | None:
+    with database.session() as session:
+        row = records.package_named(session, package)
+        recipe = records.latest_recipe(session, row) if row is not None else None
+        return recipe.content if recipe is not None else None
+
+
+def register(
+    settings: FarmSettings,
+    database: Database,
+    submission: Submission,
+    staged: Staged,
+    principal: Principal | None,
+) -> BuildRequest:
+    """Record the build and move its staged source into the build's folder."""
+    source = submission.source.location
+    if submission.source.kind is SourceKind.SDIST:
+        source = str(Path(source).resolve().relative_to(settings.data_dir.resolve()))
+    farm_recipe = recipe_for(database, staged.name)
+    with database.session() as session:
+        build = records.create_build(
+            session,
+            package=staged.name,
+            source_kind=str(submission.source.kind),
+            source=source,
+            ref=submission.source.ref,
+            options=submission.options.to_json(),
+            submitted_by=principal.token_id if principal else None,
+        )
+        build_id = build.id
+        package = build.package.name
+    target = settings.path(FarmSettings.build_dir(build_id)) / "source"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        shutil.rmtree(target)
+    staged.folder.replace(target)
+    return BuildRequest(
+        build_id=build_id,
+        package=package,
+        source_kind=str(submission.source.kind),
+        source=source,
+        ref=submission.source.ref,
+        options=submission.options.to_json(),
+        farm_recipe=farm_recipe,
+        job_timeout_seconds=submission.job_timeout_seconds,
+        queue_wait_seconds=submission.queue_wait_seconds,
+        gpu_wait_seconds=submission.gpu_wait_seconds,
+        heartbeat_seconds=submission.heartbeat_seconds,
+    )
+
+
+async def start(database: Database, orchestrator: Orchestrator, request: BuildRequest) -> None:
+    """Start the workflow; if that fails the build is marked failed with the reason."""
+    try:
+        await orchestrator.start_build(request)
+    except Exception as exc:
+        with database.session() as session:
+            records.update_build(
+                session,
+                BuildUpdate(
+                    build_id=request.build_id,
+                    state=str(BuildState.FAILED),
+                    message=f"the workflow could not start: {exc}",
+                ),
+            )
+        raise

@@ -1,0 +1,62 @@
+"""The farm's vocabularies: build and job states, source kinds, queue names."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+FARM_QUEUE = "wheelyard-farm"
+"""The task queue of the farm's own activities (fetch, plan, record, publish), served by the
+worker that ``wheelyard farm up`` starts next to the database."""
+
+
+class BuildState(StrEnum):
+    QUEUED = "queued"
+    FETCHING = "fetching"
+    PLANNING = "planning"
+    BUILDING = "building"
+    PUBLISHING = "publishing"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (BuildState.PUBLISHED, BuildState.FAILED, BuildState.CANCELLED)
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    BUILDING = "building"
+    VERIFYING = "verifying"
+    SMOKE_TESTING = "smoke-testing"
+    SUCCEEDED = "succeeded"
+    """Built and verified (and smoke-tested on a GPU where the plan asks for it)."""
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (
+            JobState.SUCCEEDED,
+            JobState.FAILED,
+            JobState.SKIPPED,
+            JobState.CANCELLED,
+        )
+
+
+class SourceKind(StrEnum):
+    PATH = "path"
+    """A directory on the farm's machine (or a shared file system)."""
+    GIT = "git"
+    """A git URL and a ref (branch, tag or commit)."""
+    SDIST = "sdist"
+    """An sdist uploaded to the API, kept in the farm's data directory."""
+
+
+class SmokeState(StrEnum):
+    NOT_NEEDED = "not-needed"
+    PASSED = "passed"
+    FAILED = "failed"
+    NO_GPU_WORKER = "no-gpu-worker"
+    """No worker served the GPU queue in time: published without the GPU smoke test."""
