@@ -7,7 +7,9 @@ waits a grace period, then kills it, output optionally streamed line by line and
 
 from __future__ import annotations
 
+import codecs
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -22,6 +24,10 @@ from wheelyard.errors import ProcessError
 
 GRACE_SECONDS = 10.0
 TAIL_LINES = 40
+DRAIN_SECONDS = 2.0
+"""How long output is still read after the command exited. Normally the pipe closes with it;
+a descendant that left the process group (a container engine's attach process) may keep it
+open, and must not keep wheelyard waiting."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +44,7 @@ class Completed:
         return "\n".join(self.output.splitlines()[-TAIL_LINES:])
 
 
-def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
+def _stop_group(proc: subprocess.Popen[bytes], grace: float) -> None:
     """Terminate the process group, wait ``grace`` seconds, then kill what is left."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -52,6 +58,36 @@ def _stop_group(proc: subprocess.Popen[str], grace: float) -> None:
         except ProcessLookupError:
             return
         proc.wait()
+
+
+def _read_lines(proc: subprocess.Popen[bytes], fd: int, handle: Callable[[str], None]) -> None:
+    """Feed each output line (UTF-8, ``\r`` and ``\r\n`` as line ends) to ``handle`` until the
+    pipe closes, or until DRAIN_SECONDS after ``proc`` exited."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    exited_at: float | None = None
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            pending += decoder.decode(chunk)
+            hold = pending.endswith("\r")  # maybe the first half of a \r\n
+            body = (pending[:-1] if hold else pending).replace("\r\n", "\n").replace("\r", "\n")
+            *lines, rest = body.split("\n")
+            pending = rest + ("\r" if hold else "")
+            for line in lines:
+                handle(line)
+            continue
+        if proc.poll() is None:
+            continue
+        exited_at = exited_at if exited_at is not None else time.monotonic()
+        if time.monotonic() - exited_at > DRAIN_SECONDS:
+            break
+    pending = (pending + decoder.decode(b"", final=True)).rstrip("\r")
+    if pending:
+        handle(pending)
 
 
 def run(
@@ -88,9 +124,6 @@ def run(
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
                 start_new_session=True,
             )
         except OSError as exc:
@@ -111,16 +144,18 @@ def run(
         if timer is not None:
             timer.daemon = True
             timer.start()
+
+        def handle(line: str) -> None:
+            kept.append(line)
+            if log is not None:
+                log.write(line + "\n")
+                log.flush()
+            if on_line is not None:
+                on_line(line)
+
         try:
             assert proc.stdout is not None
-            for raw in proc.stdout:
-                line = raw.rstrip("\n")
-                kept.append(line)
-                if log is not None:
-                    log.write(raw if raw.endswith("\n") else raw + "\n")
-                    log.flush()
-                if on_line is not None:
-                    on_line(line)
+            _read_lines(proc, proc.stdout.fileno(), handle)
             returncode = proc.wait()
         except BaseException:
             # Ctrl-C or a callback error: never leave the child group behind.
