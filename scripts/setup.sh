@@ -9,11 +9,13 @@ need_apt=()
 for cmd in podman runc debootstrap shellcheck chromium; do
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$cmd")
 done
+# the farm's PostgreSQL test starts a throwaway cluster with Debian's server binaries
+compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || need_apt+=(postgresql)
 if [ "${#need_apt[@]}" -gt 0 ] && [ "${WHEELYARD_SKIP_APT:-0}" != 1 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq podman runc debootstrap shellcheck chromium >/dev/null
+  apt-get install -y -qq podman runc debootstrap shellcheck chromium postgresql >/dev/null
 fi
 
 PY=${WHEELYARD_PYTHON:-python3}
