@@ -79,33 +79,6 @@ def _job_key(data: dict[str, Any]) -> tuple[str, str]:
     return (str(data.get("package", "")), str(job.get("id") if isinstance(job, dict) else ""))
 
 
-def build_plan(
-    plan: Plan,
-    loaded: LoadedRecipe,
-    catalog: Catalog,
-    *,
-    engine: ContainerEngine,
-    images: ImageProvider,
-    settings: JobSettings,
-    date: dt.date | None,
-    host: Platform | None,
-    source: str,
-    callbacks: BuildCallbacks | None = None,
-) -> BuildRecord:
-    """Run every job of one package's ``plan`` this machine can run (see ``build_packages``)."""
-    return build_packages(
-        [PackageBuild(loaded=loaded, catalog=catalog, plan=plan)],
-        name=loaded.project_name,
-        engine=engine,
-        images=images,
-        settings=settings,
-        date=date,
-        host=host,
-        source=source,
-        callbacks=callbacks,
-    )
-
-
 def build_packages(
     packages: Sequence[PackageBuild],
     *,
