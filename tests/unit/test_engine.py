@@ -27,7 +27,7 @@ from wheelyard.build.engine import (
     parse_image_info,
 )
 from wheelyard.build.host_pythons import HostInterpreter, find_interpreters
-from wheelyard.build.image import ImageSettings, ensure_image, resolve_request
+from wheelyard.build.image import ImageSettings, builder_image, ensure_image, resolve_request
 from wheelyard.build.image_cleanup import candidate_ref, remove_strays, repository
 from wheelyard.build.image_recipe import (
     LABEL_RECIPE_HASH,
@@ -549,3 +549,15 @@ def test_candidate_tags_keep_the_repository() -> None:
     assert repository("localhost:5000/builder") == "localhost:5000/builder"
     tag = candidate_ref("localhost/wheelyard-builder:cu130", "cu130", "ab12cd")
     assert tag == f"localhost/wheelyard-builder:cu130-candidate-{os.getpid()}-ab12cd"
+
+
+def test_a_registry_image_in_the_catalog_is_used_as_it_is() -> None:
+    ref = "registry.example.org/cuda-builder:12.8"
+    catalog = load_catalog({"variants": {"cu128": {"images": {"linux-x86_64": ref}}}})
+    engine = FakeEngine()  # nothing pulled yet: cibuildwheel's engine pulls it at job start
+    got, info = builder_image("cu128", catalog=catalog, engine=engine)  # type: ignore[arg-type]
+    assert (got, info.tags) == (ref, (ref,))
+    pulled = labelled("x")
+    engine.images[ref] = pulled
+    assert builder_image("cu128", catalog=catalog, engine=engine) == (ref, pulled)  # type: ignore[arg-type]
+    assert engine.removed == []

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import assert_never
 
 from wheelyard import __version__
-from wheelyard.build.engine import ContainerEngine
+from wheelyard.build.engine import ContainerEngine, ImageInfo
 from wheelyard.build.host_pythons import HostInterpreter, find_interpreters
 from wheelyard.build.image_build import (
     BuildSession,
@@ -54,6 +54,7 @@ __all__ = [
     "ImageBuildResult",
     "ImageRequest",
     "ImageSettings",
+    "builder_image",
     "ensure_image",
     "list_builder_images",
     "resolve_request",
@@ -135,6 +136,30 @@ def ensure_image(
             raise AssertionError("refused by resolve_request")
         case unreachable:
             assert_never(unreachable)
+
+
+def builder_image(
+    variant: str,
+    platform: Platform = Platform.LINUX_X86_64,
+    *,
+    catalog: Catalog,
+    engine: ContainerEngine,
+    settings: ImageSettings | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[str, ImageInfo]:
+    """The image a job of ``variant`` runs in: a registry image named by the catalog is used as
+    it is (the container engine pulls it when cibuildwheel starts the job); a ``localhost/``
+    image is built here when missing or out of date (:func:`ensure_image`)."""
+    ref = catalog.image(variant, platform)
+    if ref is not None and not ref.startswith(LOCAL_PREFIX):
+        info = engine.image_info(ref)
+        if info is None:  # not pulled yet: nothing is known about it until cibuildwheel pulls
+            info = ImageInfo(id="", digest=None, tags=(ref,), size=0, created="")
+        return ref, info
+    result = ensure_image(
+        variant, platform, catalog=catalog, engine=engine, settings=settings, progress=progress
+    )
+    return result.ref, result.info
 
 
 def list_builder_images(engine: ContainerEngine) -> list[BuilderImage]:

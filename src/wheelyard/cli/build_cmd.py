@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wheelyard.build.engine import ImageInfo, detect_engine
-from wheelyard.build.image import ensure_image
+from wheelyard.build.image import builder_image
 from wheelyard.build.job import JobSettings
 from wheelyard.build.package import RECORD_NAME, BuildCallbacks, PackageBuild, build_packages
 from wheelyard.build.progress import Event, EventKind
@@ -304,14 +304,13 @@ def build_command(
                 reporter.line(f"  image {escape(event.step)}: {event.state}{took}")
 
         def images(job: Job, catalog: Catalog) -> tuple[str, ImageInfo]:
-            result = ensure_image(
+            return builder_image(
                 job.variant,
                 job.platform,
                 catalog=catalog,
                 engine=engine,
                 progress=None if as_json else image_step,
             )
-            return result.ref, result.info
 
         record = build_packages(
             units,
