@@ -16,15 +16,23 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import version as dist_version
 from pathlib import Path
+from typing import Any
 
 from wheelyard import proc
 from wheelyard.build.engine import ContainerEngine, ImageInfo
 from wheelyard.build.options import CCACHE_DIR, EARLY_DIR, FIND_LINKS_DIR, compose
 from wheelyard.build.progress import Event, LogFollower
-from wheelyard.build.record import JobRecord, PythonResult, WheelInfo
+from wheelyard.build.record import (
+    DEFAULT_ABI_DEPENDENCIES,
+    JobRecord,
+    PythonResult,
+    WheelInfo,
+    build_dependencies_from_log,
+    built_against,
+)
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.errors import ProcessError
 from wheelyard.plan.matrix import Job
@@ -43,6 +51,9 @@ class JobSettings:
     find_links: bool = False
     """Let builds and tests install wheels already in ``<output>/<variant>/`` (packages built
     earlier in the same run, e.g. the core a plugin needs)."""
+    abi_dependencies: tuple[str, ...] = DEFAULT_ABI_DEPENDENCIES
+    """Build-time dependencies whose versions the record lists as ABI-carrying (each wheel's
+    ``built_against.abi_dependencies``); every build dependency's version is recorded anyway."""
 
 
 def image_interpreters(image: ImageInfo) -> tuple[str, ...] | None:
@@ -68,6 +79,8 @@ def run_job(
 ) -> JobRecord:
     """Build ``job`` with cibuildwheel; never raises for a failed build (the record says so)."""
     started = time.monotonic()
+    # A build process killed outright (SIGKILL of a farm worker) leaves its exited container.
+    reap_exited_containers(engine)
     in_image = image_interpreters(image)
     pythons = [p for p in job.pythons if in_image is None or p in in_image]
     missing = [p for p in job.pythons if p not in pythons]
@@ -161,18 +174,20 @@ def run_job(
 
     finished = {p for p, t in follower.pythons.items() if t.seconds is not None}
     wheels = _collect(staging, out_dir, settings.output, finished=finished)
+    image_entry = {
+        "ref": image_ref,
+        "id": image.id,
+        "digest": image.digest,
+        "interpreters": list(in_image or ()),
+        "labels": dict(image.labels),
+    }
+    wheels = _with_built_against(wheels, settings, image_entry, log_path)
     results = _python_results(job.pythons, missing, follower, wheels, failure)
     return JobRecord(
         job=job.to_json(),
         status="failed" if failure else "succeeded",
         package=loaded.project_name,
-        image={
-            "ref": image_ref,
-            "id": image.id,
-            "digest": image.digest,
-            "interpreters": list(in_image or ()),
-            "labels": dict(image.labels),
-        },
+        image=image_entry,
         engine=engine.name,
         cibuildwheel=_cibuildwheel_version(),
         effective_options=options.env,
@@ -192,6 +207,30 @@ def run_job(
         log=str(log_path),
         failure=failure,
     )
+
+
+def _with_built_against(
+    wheels: list[WheelInfo], settings: JobSettings, image: Mapping[str, Any], log_path: Path
+) -> list[WheelInfo]:
+    """Each wheel with what it was built against; build-time dependency versions come from
+    pypa/build's own report in the job's log (see ``build_dependencies_from_log``)."""
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    dependencies = build_dependencies_from_log(text)
+    return [
+        replace(
+            wheel,
+            built_against=built_against(
+                settings.output / wheel.path,
+                image=image,
+                build_dependencies=dependencies.get(wheel.python, {}),
+                abi_dependencies=settings.abi_dependencies,
+            ),
+        )
+        for wheel in wheels
+    ]
 
 
 def reap_exited_containers(engine: ContainerEngine) -> list[str]:

@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import hashlib
 import json
 import os
+import re
 import tempfile
+import zipfile
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from packaging.tags import Tag
-from packaging.utils import parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+from wheelyard.errors import WheelError
+from wheelyard.wheel.elf import is_elf, read_elf
 
 RECORD_SCHEMA = "wheelyard.build-record/1"
+
+DEFAULT_ABI_DEPENDENCIES: tuple[str, ...] = (
+    "torch",
+    "numpy",
+    "pybind11",
+    "nanobind",
+    "cython",
+    "jax",
+    "jaxlib",
+    "tensorflow",
+    "pyarrow",
+    "cupy",
+    "triton",
+)
+"""Build-time dependencies whose version is part of the built wheel's ABI (headers, C++ ABI,
+ABI version checks at import): a wheel built against one of them must be rebuilt when it moves.
+``JobSettings.abi_dependencies`` replaces the list."""
+
+BUILD_DEPENDENCIES_MARK = "Installed build dependency versions:"
+"""What pypa/build (the ``build[uv]`` frontend wheelyard selects) prints, in verbose mode, after
+it has set up the isolated build environment: one ``- name==version`` line per build requirement
+(``[build-system].requires`` plus what the backend asked for), read from the environment's
+installed distributions."""
+_PYTHON_START = re.compile(r"^Building (?P<ident>[a-z]+\d+t?)-\S+ wheel$")
+_PINNED = re.compile(r"^\s*-\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)\s*$")
 
 
 def _identifier(tags: frozenset[Tag]) -> str:
@@ -33,6 +66,9 @@ class WheelInfo:
     platform_tags: tuple[str, ...]
     verification: dict[str, Any] | None = None
     """Filled by the verification gate after the build (``status`` passed | failed | ...)."""
+    built_against: dict[str, Any] | None = None
+    """What the wheel was built against (see ``built_against``): interpreter and ABI, image,
+    toolkit, build-time dependency versions, the shared libraries its extensions need."""
 
     @classmethod
     def of(cls, path: Path, relative_to: Path) -> WheelInfo:
@@ -146,3 +182,119 @@ def annotate_wheels(path: Path, verdicts: dict[str, dict[str, Any]]) -> int:
                 count += 1
     write_json_atomic(path, data)
     return count
+
+
+def build_dependencies_from_log(text: str) -> dict[str, dict[str, str]]:
+    """Each Python's build-time dependency versions, from a cibuildwheel log.
+
+    cibuildwheel announces each Python (``Building cp312-manylinux_x86_64 wheel``); inside it,
+    pypa/build lists what it installed into the isolated build environment under
+    ``Installed build dependency versions:``. Returns ``{"cp312": {"setuptools": "80.9.0"}}``
+    (canonical names); a Python built without that list (another frontend, no isolation) is
+    absent.
+    """
+    found: dict[str, dict[str, str]] = {}
+    current: str | None = None
+    reading = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        start = _PYTHON_START.match(line)
+        if start:
+            current, reading = start["ident"], False
+            continue
+        if line.lstrip("* ").startswith(BUILD_DEPENDENCIES_MARK):
+            reading = current is not None
+            if reading and current is not None:
+                found.setdefault(current, {})
+            continue
+        if reading and current is not None:
+            pinned = _PINNED.match(raw)
+            if pinned is None:
+                reading = False
+                continue
+            found[current][str(canonicalize_name(pinned["name"]))] = pinned["version"]
+    return found
+
+
+def _toolkit(labels: Mapping[str, str]) -> dict[str, str]:
+    """``dev.wheelyard.toolkit`` (``nvcc 13.0.88 / gcc 12.2.0``) and ``dev.wheelyard.tools``
+    labels of a builder image as ``{"nvcc": "13.0.88", "gcc": "12.2.0", ...}``."""
+    pairs: dict[str, str] = {}
+    for label in ("dev.wheelyard.toolkit", "dev.wheelyard.tools"):
+        for part in labels.get(label, "").split("/"):
+            name, _, version = part.strip().partition(" ")
+            if name and version:
+                pairs[name] = version.strip()
+    return pairs
+
+
+def _wheel_contents(path: Path) -> tuple[list[str], dict[str, list[str]], list[str]]:
+    """(Requires-Dist, ELF file -> DT_NEEDED, libraries bundled by auditwheel) of a wheel."""
+    requires: list[str] = []
+    needs: dict[str, list[str]] = {}
+    bundled: list[str] = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                name = info.filename
+                if name.endswith(".dist-info/METADATA"):
+                    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
+                        archive.read(info)
+                    )
+                    requires = [str(r) for r in message.get_all("Requires-Dist") or ()]
+                    continue
+                if info.is_dir() or info.file_size < 4:
+                    continue
+                if not (name.endswith(".so") or ".so." in name or name.endswith(".pyd")):
+                    continue
+                data = archive.read(info)
+                if not is_elf(data):
+                    continue
+                if ".libs/" in name:
+                    bundled.append(name.rsplit("/", 1)[-1])
+                needs[name] = list(read_elf(data, where=f"{path.name}:{name}").needed)
+    except (OSError, zipfile.BadZipFile, WheelError):
+        return requires, needs, bundled
+    return requires, needs, bundled
+
+
+def built_against(
+    wheel: Path,
+    *,
+    image: Mapping[str, Any],
+    build_dependencies: Mapping[str, str],
+    abi_dependencies: Iterable[str] = DEFAULT_ABI_DEPENDENCIES,
+) -> dict[str, Any]:
+    """What ``wheel`` was built against, for deciding what a change of toolchain, interpreter
+    or ABI-carrying dependency touches.
+
+    ``image`` is the job record's image entry (ref, id, digest, labels); ``build_dependencies``
+    the versions pypa/build installed for this wheel's Python (``build_dependencies_from_log``).
+    The shared libraries come from the ``DT_NEEDED`` entries of every ELF file in the wheel;
+    ``bundled`` lists those auditwheel copied into the wheel (``<pkg>.libs/``).
+    """
+    _, _, _, tags = parse_wheel_filename(wheel.name)
+    ordered = sorted(tags, key=str)
+    requires, needs, bundled = _wheel_contents(wheel)
+    external = sorted({lib for libs in needs.values() for lib in libs} - set(bundled))
+    wanted = {str(canonicalize_name(n)) for n in abi_dependencies}
+    labels = image.get("labels") or {}
+    return {
+        "python": _identifier(tags),
+        "interpreter": sorted({t.interpreter for t in ordered}),
+        "abi": sorted({t.abi for t in ordered}),
+        "platform": sorted({t.platform for t in ordered}),
+        "image": {
+            "ref": image.get("ref"),
+            "id": image.get("id"),
+            "digest": image.get("digest"),
+            "variant": labels.get("dev.wheelyard.variant"),
+        },
+        "toolkit": _toolkit(labels),
+        "build_dependencies": dict(sorted(build_dependencies.items())),
+        "abi_dependencies": {k: v for k, v in sorted(build_dependencies.items()) if k in wanted},
+        "requires": requires,
+        "shared_libraries": external,
+        "bundled_libraries": sorted(bundled),
+        "elf_needed": dict(sorted(needs.items())),
+    }

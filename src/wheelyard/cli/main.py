@@ -11,6 +11,7 @@ import typer
 from wheelyard import __version__
 from wheelyard.cli import (
     build_cmd,
+    campaign_cmd,
     catalog_cmd,
     ci_cmd,
     config_cmd,
@@ -53,6 +54,7 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(image_cmd.app, name="image")
 app.add_typer(ci_cmd.app, name="ci")
 app.add_typer(farm_cmd.app, name="farm")
+app.add_typer(campaign_cmd.app, name="campaign")
 app.command("worker")(worker_cmd.worker_command)
 
 _debug = False

@@ -16,6 +16,7 @@ from typing import Any
 from wheelyard.errors import FarmError, FarmRequestError
 
 FINISHED = frozenset({"published", "failed", "cancelled"})
+CAMPAIGN_SETTLED = frozenset({"done", "stalled", "failed", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ class FarmClient:
         )
         return dict(result["build"])
 
+    def builds(self, package: str | None = None) -> list[dict[str, Any]]:
+        return [dict(b) for b in self._request("GET", "/api/builds", query={"package": package})]
+
     def build(self, build_id: int) -> dict[str, Any]:
         return dict(self._request("GET", f"/api/builds/{build_id}"))
 
@@ -105,4 +109,48 @@ class FarmClient:
                 return build
             if time.monotonic() > deadline:
                 raise FarmError(f"build {build_id} is still {build['state']} after {timeout:.0f} s")
+            time.sleep(poll)
+
+    # -- campaigns ---------------------------------------------------------------------------
+
+    def start_campaign(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self._request("POST", "/api/campaigns", body=json.dumps(body).encode()))
+
+    def campaign(self, campaign_id: int) -> dict[str, Any]:
+        return dict(self._request("GET", f"/api/campaigns/{campaign_id}"))
+
+    def campaigns(self) -> list[dict[str, Any]]:
+        return [dict(c) for c in self._request("GET", "/api/campaigns")]
+
+    def campaign_action(
+        self, campaign_id: int, action: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``pause``, ``resume``, ``cancel``, or ``retry`` with ``{"package": NAME}``."""
+        data = json.dumps(body).encode() if body is not None else None
+        return dict(self._request("POST", f"/api/campaigns/{campaign_id}/{action}", body=data))
+
+    def graph(self) -> dict[str, Any]:
+        return dict(self._request("GET", "/api/graph"))
+
+    def wait_campaign(
+        self,
+        campaign_id: int,
+        *,
+        timeout: float,
+        poll: float = 2.0,
+        progress: Callable[[dict[str, Any]], None] | None = None,
+        until: frozenset[str] = CAMPAIGN_SETTLED,
+    ) -> dict[str, Any]:
+        """Poll until the campaign is done, stalled, failed or cancelled."""
+        deadline = time.monotonic() + timeout
+        while True:
+            campaign = self.campaign(campaign_id)
+            if progress is not None:
+                progress(campaign)
+            if campaign["state"] in until:
+                return campaign
+            if time.monotonic() > deadline:
+                raise FarmError(
+                    f"campaign {campaign_id} is still {campaign['state']} after {timeout:.0f} s"
+                )
             time.sleep(poll)

@@ -4,7 +4,13 @@ Each stage (plan, build, verify, smoke, publish) runs in its own activity, possi
 machine, and loads the recipe again from the fetched source with the same ``BuildOptions``; the
 plan is deterministic, so every stage sees the same jobs. Precedence is the CLI's: defaults →
 ``[tool.wheelyard]`` → the farm recipe of the package → the profile → the submission's
-overrides (``python`` as ``WHEELYARD_PYTHON``).
+overrides (``python`` as ``WHEELYARD_PYTHON``, a rebuild campaign's torch pin as
+``WHEELYARD_TORCH``).
+
+A campaign's ABI pins (``constraints``) reach the build through a constraints file written into
+each project directory (``.wheelyard-constraints.txt``, which cibuildwheel copies to
+``/project``) and ``PIP_CONSTRAINT``/``UV_CONSTRAINT`` in the build environment: pip and uv apply
+them to the isolated build environment pypa/build sets up and to the test installs.
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ from wheelyard.config.vocab import Channel, Platform
 from wheelyard.errors import WheelyardError
 from wheelyard.plan import Job, make_plan
 
+CONSTRAINTS_FILE = ".wheelyard-constraints.txt"
+CONSTRAINTS_IN_CONTAINER = f"/project/{CONSTRAINTS_FILE}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class BuildOptions:
@@ -33,21 +42,32 @@ class BuildOptions:
     channel: Channel | None = None
     profile: str | None = None
     date: dt.date | None = None
+    constraints: tuple[str, ...] = ()
+    """Requirement pins (``numpy==2.3.*``) every install of the build obeys (campaign pins)."""
+    torch: str | None = None
+    """Overrides the recipe's ``torch`` specifier (a campaign's torch pin)."""
 
     def environ(self) -> dict[str, str]:
         env: dict[str, str] = {}
         if self.python:
             env["WHEELYARD_PYTHON"] = json.dumps(list(self.python))
+        if self.torch:
+            env["WHEELYARD_TORCH"] = self.torch
         return env
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "variants": list(self.variants),
             "python": list(self.python),
             "channel": str(self.channel) if self.channel else None,
             "profile": self.profile,
             "date": self.date.isoformat() if self.date else None,
         }
+        if self.constraints:
+            data["constraints"] = list(self.constraints)
+        if self.torch:
+            data["torch"] = self.torch
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BuildOptions:
@@ -57,6 +77,8 @@ class BuildOptions:
             channel=Channel(data["channel"]) if data.get("channel") else None,
             profile=data.get("profile"),
             date=dt.date.fromisoformat(data["date"]) if data.get("date") else None,
+            constraints=tuple(data.get("constraints") or ()),
+            torch=data.get("torch") or None,
         )
 
 
@@ -101,7 +123,24 @@ def _load(path: Path, options: BuildOptions, farm_recipe: Path | None) -> tuple[
     loaded = load_recipe(
         path, profile=options.profile, farm_recipe=farm_recipe, environ=options.environ()
     )
+    if options.constraints:
+        loaded = _with_constraints(loaded, options.constraints)
     return loaded, load_catalog(loaded.recipe.catalog, extension_source=loaded.source_of)
+
+
+def _with_constraints(loaded: LoadedRecipe, constraints: tuple[str, ...]) -> LoadedRecipe:
+    """Write the constraints file into the project and point pip and uv at it (the recipe's
+    own environment keeps its other variables)."""
+    path = loaded.project_dir / CONSTRAINTS_FILE
+    text = "".join(f"{line}\n" for line in constraints)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    environment = {
+        **loaded.recipe.environment,
+        "PIP_CONSTRAINT": CONSTRAINTS_IN_CONTAINER,
+        "UV_CONSTRAINT": CONSTRAINTS_IN_CONTAINER,
+    }
+    return replace(loaded, recipe=loaded.recipe.model_copy(update={"environment": environment}))
 
 
 def load_build(

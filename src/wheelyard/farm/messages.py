@@ -97,6 +97,8 @@ class WheelResult:
     tags: list[str]
     variant: str
     verification: dict[str, Any] | None = None
+    built_against: dict[str, Any] | None = None
+    """The build record's ``built_against`` entry of the wheel."""
 
 
 @dataclass(kw_only=True)
@@ -170,3 +172,76 @@ class BuildSummary:
     message: str | None = None
     jobs: dict[str, str] = field(default_factory=dict)
     published: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class CampaignInput:
+    """What ``RebuildCampaign`` starts with (the plan itself is in the database)."""
+
+    campaign_id: int
+    concurrency: int = 2
+    """Packages rebuilt at the same time."""
+
+
+@dataclass(kw_only=True)
+class CampaignItem:
+    package: str
+    state: str
+    depends_on: list[str] = field(default_factory=list)
+    message: str | None = None
+
+
+@dataclass(kw_only=True)
+class CampaignItems:
+    items: list[CampaignItem]
+    pins: dict[str, str] = field(default_factory=dict)
+    """Pinned farm packages: name -> requirement (checked on each rebuild's version)."""
+
+
+@dataclass(kw_only=True)
+class CampaignBuildInput:
+    campaign_id: int
+    package: str
+    attempt: int
+
+
+@dataclass(kw_only=True)
+class CampaignBuildResult:
+    """How a package's rebuild ended, as the campaign records it."""
+
+    state: str
+    message: str | None = None
+    log_url: str | None = None
+
+
+@dataclass(kw_only=True)
+class CampaignBuildOutcome:
+    campaign_id: int
+    package: str
+    build_id: int
+    summary: BuildSummary
+
+
+@dataclass(kw_only=True)
+class CampaignUpdate:
+    campaign_id: int
+    state: str
+    message: str | None = None
+
+
+@dataclass(kw_only=True)
+class CampaignPackageUpdate:
+    campaign_id: int
+    package: str
+    state: str
+    blocker: str | None = None
+    message: str | None = None
+    build_id: int | None = None
+    log_url: str | None = None
+
+
+@dataclass(kw_only=True)
+class CampaignSummary:
+    campaign_id: int
+    state: str
+    packages: dict[str, str] = field(default_factory=dict)

@@ -219,6 +219,8 @@ def _record_wheels(session: Session, job: BuildJob, wheels: list[WheelResult]) -
         row.variant = wheel.variant
         if wheel.verification is not None:
             row.verification = wheel.verification
+        if wheel.built_against is not None:
+            row.built_against = wheel.built_against
     session.flush()
 
 

@@ -5,6 +5,13 @@ Each runs in a child process (``wheelyard.farm.stage_process``) so that an activ
 cancelled (SIGINT: containers stopped, the record written) and a worker that dies takes its
 build with it. Results are plain ``StageResult`` messages; paths in them are relative to the
 farm's data directory.
+
+A build can install what the farm has published: before it starts, the published wheels of the
+other farm packages for the job's variant (the non-variant fallback wheels for ``cpu``, the
+legacy ``+variant`` wheels otherwise) are linked into the job's wheelhouse, which the build and
+its tests use as find-links. A plugin is built and tested against its core as the farm
+published it. ``DATA/abi-dependencies.txt`` (one name a line), where present, replaces the list
+of build-time dependencies recorded as ABI-carrying.
 """
 
 from __future__ import annotations
@@ -18,22 +25,35 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 from wheelyard.build.engine import ImageInfo, detect_engine
 from wheelyard.build.image import ensure_image
 from wheelyard.build.job import JobSettings
 from wheelyard.build.package import RECORD_NAME, BuildCallbacks, build_packages
 from wheelyard.build.progress import Event
-from wheelyard.build.record import BuildRecord, JobRecord, annotate_wheels
+from wheelyard.build.record import (
+    DEFAULT_ABI_DEPENDENCIES,
+    BuildRecord,
+    JobRecord,
+    annotate_wheels,
+)
 from wheelyard.catalog.model import Catalog
+from wheelyard.errors import StoreError
 from wheelyard.farm.loading import BuildOptions, LoadedBuild, load_build
 from wheelyard.farm.messages import StageInput, StageResult, WheelResult
+from wheelyard.index.state import load_state
+from wheelyard.index.store import FileStore
 from wheelyard.plan import Job
 from wheelyard.plan.host import host_platform
 from wheelyard.verify import Interpreter, Outcome, VerifyOptions, verify_wheels, with_recipe
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
 from wheelyard.verify.gpu_detect import detect_gpus
 from wheelyard.verify.report import Check, WheelReport
+from wheelyard.wheel.convert import WheelKind
 
+ABI_DEPENDENCIES_FILE = "abi-dependencies.txt"
+INDEX_DIR = "index"
 NO_GPU = "no-gpu"
 """``StageResult.status`` of a GPU smoke test that found no suitable GPU on its worker."""
 
@@ -81,6 +101,7 @@ def _wheels(jobs: Sequence[JobRecord], output: Path, root: Path) -> list[WheelRe
             tags=list(wheel.platform_tags),
             variant=str(job.job["variant"]),
             verification=wheel.verification,
+            built_against=wheel.built_against,
         )
         for job in jobs
         for wheel in job.wheels
@@ -99,6 +120,50 @@ def _status(jobs: Sequence[JobRecord]) -> tuple[str, str | None]:
     return "succeeded", None
 
 
+def abi_dependencies(data_dir: Path) -> tuple[str, ...]:
+    """The farm's list of ABI-carrying build dependencies (``DATA/abi-dependencies.txt``)."""
+    try:
+        text = (data_dir / ABI_DEPENDENCIES_FILE).read_text(encoding="utf-8")
+    except OSError:
+        return DEFAULT_ABI_DEPENDENCIES
+    names = tuple(
+        line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
+    )
+    return names or DEFAULT_ABI_DEPENDENCIES
+
+
+def link_farm_wheels(data_dir: Path, target: Path, *, variant: str, exclude: set[str]) -> int:
+    """Link the farm's published wheels for ``variant`` (other projects than ``exclude``) into
+    ``target``, where the build finds them; returns how many."""
+    root = data_dir / INDEX_DIR
+    if not root.is_dir():
+        return 0
+    try:
+        state = load_state(FileStore(root.resolve()))
+    except StoreError:
+        return 0
+    kind = WheelKind.FALLBACK if variant == "cpu" else WheelKind.LEGACY
+    count = 0
+    for published in state.files:
+        if published.kind is not kind or published.variant != variant:
+            continue
+        if published.project in exclude or published.yanked is not None:
+            continue
+        source = root / published.key
+        if not source.is_file():
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        destination = target / published.filename
+        if destination.exists():
+            continue
+        try:
+            destination.hardlink_to(source)
+        except OSError:
+            shutil.copyfile(source, destination)
+        count += 1
+    return count
+
+
 def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> StageResult:
     """Build one job (every package of the submission that plans it) into ``stage.output``.
 
@@ -112,6 +177,12 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
     if output.exists():
         shutil.rmtree(output)
     output.mkdir(parents=True)
+    own = {str(canonicalize_name(unit.loaded.project_name)) for unit in loaded.units}
+    linked = link_farm_wheels(
+        env.data_dir, output / stage.variant, variant=stage.variant, exclude=own
+    )
+    if linked:
+        progress({"step": "farm-wheels", "count": linked})
     engine = detect_engine(env.engine)
 
     def images(job: Job, catalog: Catalog) -> tuple[str, ImageInfo]:
@@ -138,6 +209,8 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
             output=output.resolve(),
             timeout=stage.timeout_seconds,
             compiler_cache=env.compiler_cache,
+            find_links=linked > 0,
+            abi_dependencies=abi_dependencies(env.data_dir),
         ),
         date=dt.date.fromisoformat(stage.date),
         host=host_platform(),
@@ -200,6 +273,7 @@ def _wheels_of_record(output: Path, root: Path) -> list[WheelResult]:
             tags=list(entry["wheel"].get("platform_tags") or ()),
             variant=str(entry["job"]["job"]["variant"]),
             verification=entry["wheel"].get("verification"),
+            built_against=entry["wheel"].get("built_against"),
         )
         for name, entry in _record_wheels(output).items()
     ]

@@ -116,9 +116,13 @@ async def run_farm(
             )
         client = await connect(settings.temporal, settings.namespace)
         token = ensure_admin_token(database, settings.data_dir)
+        orchestrator = TemporalOrchestrator(client)
         app = create_app(
             ServiceContext(
-                settings=settings, database=database, orchestrator=TemporalOrchestrator(client)
+                settings=settings,
+                database=database,
+                orchestrator=orchestrator,
+                campaigns=orchestrator,
             )
         )
         http = _Server(

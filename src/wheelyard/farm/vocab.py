@@ -60,3 +60,42 @@ class SmokeState(StrEnum):
     FAILED = "failed"
     NO_GPU_WORKER = "no-gpu-worker"
     """No worker served the GPU queue in time: published without the GPU smoke test."""
+
+
+class CampaignState(StrEnum):
+    PLANNING = "planning"
+    RUNNING = "running"
+    PAUSED = "paused"
+    """No package starts; the ones building finish."""
+    STALLED = "stalled"
+    """Nothing can go on: what is left failed or waits for a failed package (retry it)."""
+    DONE = "done"
+    """Every package rebuilt and published, or skipped."""
+    FAILED = "failed"
+    """The campaign could not be planned."""
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (CampaignState.DONE, CampaignState.FAILED, CampaignState.CANCELLED)
+
+
+class CampaignPackageState(StrEnum):
+    PENDING = "pending"
+    """Ready; waits for a free slot (concurrency limit) or for the campaign to resume."""
+    WAITING = "waiting-for-dependencies"
+    """A package it builds against is not rebuilt and published yet (``blocker`` names it)."""
+    BUILDING = "building"
+    DONE = "done"
+    """Rebuilt and published."""
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (
+            CampaignPackageState.DONE,
+            CampaignPackageState.SKIPPED,
+            CampaignPackageState.CANCELLED,
+        )

@@ -24,6 +24,8 @@ from wheelyard.build.engine import detect_engine
 from wheelyard.build.job import reap_exited_containers
 from wheelyard.errors import FarmError, WheelyardError
 from wheelyard.farm.activities import FarmActivities, StageActivities
+from wheelyard.farm.campaign_activities import CampaignActivities, campaign_activities
+from wheelyard.farm.campaign_workflow import CAMPAIGN_WORKFLOWS
 from wheelyard.farm.messages import WorkerAnnouncement
 from wheelyard.farm.vocab import FARM_QUEUE
 from wheelyard.farm.workflows import WORKFLOWS, AnnounceWorker
@@ -72,11 +74,13 @@ class WorkerPlan:
 
 
 def _farm_worker(client: Client, plan: WorkerPlan, farm: FarmActivities) -> Worker:
+    campaigns = CampaignActivities(farm.settings, farm.database)
     return Worker(
         client,
         task_queue=FARM_QUEUE,
-        workflows=WORKFLOWS,
+        workflows=[*WORKFLOWS, *CAMPAIGN_WORKFLOWS],
         activities=[
+            *campaign_activities(campaigns),
             farm.fetch_source,
             farm.plan_build,
             farm.record_build,

@@ -19,6 +19,7 @@ from wheelyard.errors import (
     FarmRequestError,
     WheelyardError,
 )
+from wheelyard.farm.campaign_service import CampaignControl
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.submissions import Forbidden, Orchestrator
@@ -32,6 +33,8 @@ class ServiceContext:
     database: Database
     orchestrator: Orchestrator
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
+    campaigns: CampaignControl | None = None
+    """Starts and steers rebuild campaigns (the Temporal orchestrator in ``farm up``)."""
 
 
 def context_of(request: Request) -> ServiceContext:
@@ -44,6 +47,8 @@ def _problem(status: int, exc: WheelyardError) -> JSONResponse:
 
 
 def create_app(context: ServiceContext) -> FastAPI:
+    from wheelyard.farm.api.campaign_pages import router as campaign_pages_router
+    from wheelyard.farm.api.campaign_routes import router as campaign_router
     from wheelyard.farm.api.dashboard import router as dashboard_router
     from wheelyard.farm.api.routes import router as api_router
     from wheelyard.farm.api.simple_index import router as index_router
@@ -69,6 +74,8 @@ def create_app(context: ServiceContext) -> FastAPI:
         return _problem(500, exc)
 
     app.include_router(api_router)
+    app.include_router(campaign_router)
+    app.include_router(campaign_pages_router)
     app.include_router(index_router)
     app.include_router(dashboard_router)
     return app

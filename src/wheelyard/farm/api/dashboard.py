@@ -47,11 +47,18 @@ def _duration(build: Build) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
 _environment.filters["when"] = _when
 _environment.filters["duration"] = _duration
+_environment.filters["minutes"] = _minutes
 
 
-def _render(name: str, **values: Any) -> HTMLResponse:
+def render(name: str, **values: Any) -> HTMLResponse:
     return HTMLResponse(_environment.get_template(name).render(**values))
 
 
@@ -121,7 +128,7 @@ def home(request: Request) -> HTMLResponse:
         totals = records.totals(session)
         builds = records.list_builds(session, limit=20)
         packages = records.list_packages(session)
-        return _render(
+        return render(
             "home.html", totals=totals, builds=builds, packages=packages, title="wheelyard farm"
         )
 
@@ -137,9 +144,7 @@ def package_page(name: str, request: Request, build: int | None = None) -> HTMLR
         if shown is None and builds:
             shown = builds[0]
         grid = build_grid(records.get_build(session, shown.id) if shown else None)
-        return _render(
-            "package.html", package=package, builds=builds, grid=grid, title=package.name
-        )
+        return render("package.html", package=package, builds=builds, grid=grid, title=package.name)
 
 
 @router.get("/build/{build_id}", response_class=HTMLResponse)
@@ -147,7 +152,7 @@ def build_page(build_id: int, request: Request) -> HTMLResponse:
     with context_of(request).database.session() as session:
         build = records.get_build(session, build_id)
         finished = sum(1 for j in build.jobs if JobState(j.state).finished)
-        return _render(
+        return render(
             "build.html",
             build=build,
             grid=build_grid(build),
@@ -164,7 +169,7 @@ def log_page(build_id: int, job_id: str, request: Request) -> HTMLResponse:
         job = next((j for j in build.jobs if j.job_id == job_id), None)
         if job is None:
             raise FarmNotFoundError(f"build {build_id} has no job {job_id}")
-        return _render(
+        return render(
             "log.html",
             build=build,
             job=job,
@@ -179,4 +184,4 @@ def workers_page(request: Request) -> HTMLResponse:
     with context_of(request).database.session() as session:
         workers = records.list_workers(session)
         rows = [(w, w.stopped_at is None and now - w.last_seen < WORKER_STALE) for w in workers]
-        return _render("workers.html", workers=rows, title="workers")
+        return render("workers.html", workers=rows, title="workers")

@@ -94,6 +94,7 @@ class WheelOut(BaseModel):
     variant: str
     verification: dict[str, Any] | None
     published: list[str]
+    built_against: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, wheel: Wheel) -> WheelOut:
@@ -108,6 +109,7 @@ class WheelOut(BaseModel):
             variant=wheel.variant,
             verification=wheel.verification,
             published=list(wheel.published),
+            built_against=wheel.built_against,
         )
 
 

@@ -187,6 +187,9 @@ class Wheel(Base):
     """The gate's verdict: status, failed and skipped checks, first message."""
     published: Mapped[list[str]] = mapped_column(default=list)
     """The index files this wheel became (variant, fallback, legacy)."""
+    built_against: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What the wheel was built against: interpreter and ABI, image, toolkit, build-time
+    dependency versions (ABI-carrying ones apart), the shared libraries it needs."""
 
     build: Mapped[Build] = relationship(back_populates="wheels")
 
@@ -222,3 +225,69 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None]
     last_used_at: Mapped[dt.datetime | None]
+
+
+class Campaign(Base):
+    """A rebuild campaign: a trigger (new Python, new or dropped variant, ABI pins), the
+    packages it touches in dependency order, and its ``RebuildCampaign`` workflow."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workflow_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    trigger: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``Trigger.to_json()``: add_python, add_variants, drop_variants, pins."""
+    description: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    message: Mapped[str | None] = mapped_column(Text)
+    concurrency: Mapped[int] = mapped_column(Integer, default=2)
+    date: Mapped[str | None] = mapped_column(String(10))
+    """The build date of rebuilds that need a new version (ABI pins)."""
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """What the request chose besides the trigger: packages, heartbeat and wait times."""
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+    packages: Mapped[list[CampaignPackage]] = relationship(
+        back_populates="campaign",
+        order_by="CampaignPackage.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class CampaignPackage(Base):
+    """One package of a campaign: why it is affected, what it waits for, its rebuild."""
+
+    __tablename__ = "campaign_packages"
+    __table_args__ = (UniqueConstraint("campaign_id", "package"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    package: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    """Place in the campaign's dependency order (0 first)."""
+    depends_on: Mapped[list[str]] = mapped_column(default=list)
+    """Packages of the same campaign this one builds against (rebuilt and published first)."""
+    reason: Mapped[str] = mapped_column(Text, default="")
+    """Why the campaign touches the package."""
+    state: Mapped[str] = mapped_column(String(30))
+    blocker: Mapped[str | None] = mapped_column(String(200))
+    """The dependency a waiting package waits for (the failed one, when one failed)."""
+    message: Mapped[str | None] = mapped_column(Text)
+    """Why it failed or was skipped."""
+    build_options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``BuildOptions`` of its rebuild."""
+    base_build_id: Mapped[int | None] = mapped_column(ForeignKey("builds.id"))
+    """The published build the campaign starts from (its source and options)."""
+    build_id: Mapped[int | None] = mapped_column(ForeignKey("builds.id"))
+    """The current rebuild."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    estimate_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    """Machine time the rebuild is expected to take (from the base build's jobs)."""
+    log_url: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+    campaign: Mapped[Campaign] = relationship(back_populates="packages")

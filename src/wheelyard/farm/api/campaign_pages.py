@@ -1,0 +1,52 @@
+"""Dashboard pages of campaigns and the dependency graph: ``/campaigns``, ``/campaign/<id>``
+(each package's state, blocker, log link, reason; counts and machine time left; refreshed
+while it runs), ``/graph``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from wheelyard.farm import campaign_records
+from wheelyard.farm.api.app import context_of
+from wheelyard.farm.api.campaign_schemas import CampaignOut
+from wheelyard.farm.api.dashboard import render
+from wheelyard.farm.graph import build_graph
+from wheelyard.farm.vocab import CampaignState
+
+router = APIRouter(include_in_schema=False)
+REFRESH_SECONDS = 3
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+def campaigns_page(request: Request) -> HTMLResponse:
+    with context_of(request).database.session() as session:
+        campaigns = campaign_records.list_campaigns(session)
+        builds = campaign_records.builds_of(
+            session, [p.build_id for c in campaigns for p in c.packages]
+        )
+        out = [CampaignOut.of(c, builds) for c in campaigns]
+    return render("campaigns.html", campaigns=out, title="campaigns")
+
+
+@router.get("/campaign/{campaign_id}", response_class=HTMLResponse)
+def campaign_page(campaign_id: int, request: Request) -> HTMLResponse:
+    with context_of(request).database.session() as session:
+        campaign = campaign_records.get_campaign(session, campaign_id)
+        builds = campaign_records.builds_of(session, [p.build_id for p in campaign.packages])
+        out = CampaignOut.of(campaign, builds)
+    running = not CampaignState(out.state).finished
+    return render(
+        "campaign.html",
+        c=out,
+        refresh=REFRESH_SECONDS if running else None,
+        title=f"campaign {campaign_id}",
+    )
+
+
+@router.get("/graph", response_class=HTMLResponse)
+def graph_page(request: Request) -> HTMLResponse:
+    context = context_of(request)
+    with context.database.session() as session:
+        facts = campaign_records.package_facts(session, context.settings.data_dir)
+    return render("graph.html", graph=build_graph(facts), facts=facts, title="dependency graph")

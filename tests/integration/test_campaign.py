@@ -1,0 +1,270 @@
+"""A rebuild campaign on a real farm (`wheelyard farm up`: Temporal dev server, API, a local
+worker building with cibuildwheel in the builder image), cp312 only.
+
+The farm holds four packages: the core `yardstream` (examples/multi-package/core), two packages
+that build against it - `yardstream-s3` (requires it; its C extension uses yardstream's C API)
+and `yardstream-dedup` (examples/yardstream-dedup: yardstream is also a build requirement) -
+and the unrelated `hello-c`. `wheelyard campaign start --pin yardstream==<new>` rebuilds exactly
+the core and its two dependents, the core first (asserted from the recorded timestamps), leaves
+hello-c untouched, and finishes after the farm is stopped and started again in the middle
+without rebuilding the core. `--add-python cp314` reports hello-c as skipped: the builder image
+has no cp314.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wheelyard.farm.client import FarmClient
+from wheelyard.farm.temporal_server import free_port
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).parents[2]
+CORE = REPO / "examples" / "multi-package" / "core"
+PLUGIN_S3 = REPO / "examples" / "multi-package" / "plugin-s3"
+DEDUP = REPO / "examples" / "yardstream-dedup"
+HELLO_C = REPO / "examples" / "hello-c"
+NEW = "0.1.0.dev20261121"
+
+
+@dataclass
+class Farm:
+    data: Path
+    port: int
+    temporal_port: int
+    process: subprocess.Popen[str] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELYARD_")}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wheelyard",
+                "farm",
+                "up",
+                "--data",
+                str(self.data),
+                "--port",
+                str(self.port),
+                "--temporal-port",
+                str(self.temporal_port),
+                "--queue",
+                "linux-x86_64-cpu",
+                "--concurrency",
+                "2",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.communicate()[0]
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as response:
+                    if json.loads(response.read())["ok"]:
+                        return
+            except OSError:
+                time.sleep(0.5)
+        raise AssertionError("farm up did not answer in 90 s")
+
+    def stop(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGINT)
+        output, _ = self.process.communicate(timeout=120)
+        assert self.process.returncode == 0, output
+        self.process = None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELYARD_")}
+        return subprocess.run(
+            [sys.executable, "-m", "wheelyard", *args, "--url", self.url],
+            env={**env, "COLUMNS": "250"},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+@pytest.fixture
+def farm(tmp_path: Path) -> Iterator[Farm]:
+    process = Farm(data=tmp_path / "farm", port=free_port(), temporal_port=free_port())
+    yield process
+    if process.process is not None:
+        # Ctrl-C first: the farm stops its Temporal dev server and build containers.
+        process.process.send_signal(signal.SIGINT)
+        try:
+            process.process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.process.kill()
+            process.process.communicate()
+
+
+def wait_for(what: Callable[[], Any], check: Callable[[Any], bool], timeout: float) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = what()
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never got there: {json.dumps(value, indent=1)[:4000]}")
+        time.sleep(0.5)
+
+
+def when(value: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(value)
+
+
+def test_a_pinned_core_is_rebuilt_before_its_two_dependents_across_a_farm_restart(
+    farm: Farm,
+) -> None:
+    farm.start()
+    client = FarmClient(farm.url, (farm.data / "admin.token").read_text().strip())
+
+    def submit(path: Path) -> int:
+        body = {
+            "path": str(path),
+            "python": ["cp312"],
+            "date": "2026-11-20",
+            "heartbeat_seconds": 5,
+        }
+        return int(client.submit(body)["id"])
+
+    def published(build_id: int) -> dict[str, Any]:
+        build = client.wait(build_id, timeout=300, poll=1)
+        assert build["state"] == "published", build
+        return build
+
+    core = published(submit(CORE))  # its dependents' builds install it from the farm
+    s3, dedup, hello = (published(b) for b in [submit(PLUGIN_S3), submit(DEDUP), submit(HELLO_C)])
+
+    # What each wheel was built against.
+    [dedup_wheel] = dedup["wheels"]
+    against = dedup_wheel["built_against"]
+    assert against["python"] == "cp312"
+    assert against["abi"] == ["cp312"]
+    assert against["image"]["ref"] == "localhost/wheelyard-builder:cpu"
+    assert against["toolkit"]["gcc"]
+    assert against["build_dependencies"]["yardstream"] == "0.1.0.dev20261120"
+    assert "setuptools" in against["build_dependencies"]
+    assert list(against["elf_needed"]) == [
+        "yardstream_dedup/_dedup.cpython-312-x86_64-linux-gnu.so"
+    ]
+    assert {"libc.so.6", "libm.so.6"} <= set(
+        hello["wheels"][0]["built_against"]["shared_libraries"]
+    )
+    assert "yardstream<0.2,>=0.1.0.dev20261120" in against["requires"]
+    assert core["wheels"][0]["built_against"]["build_dependencies"].keys() == {"setuptools"}
+    graph = client.graph()
+    assert graph["edges"] == [
+        {"package": "yardstream-dedup", "depends_on": "yardstream", "kinds": ["build", "runtime"]},
+        {"package": "yardstream-s3", "depends_on": "yardstream", "kinds": ["runtime"]},
+    ]
+    with urllib.request.urlopen(f"{farm.url}/package/yardstream-dedup") as response:
+        assert "yardstream==0.1.0.dev20261120" in response.read().decode()
+
+    # The campaign: the core at a new version, then what builds against it.
+    started = farm.cli(
+        "campaign",
+        "start",
+        "--pin",
+        f"yardstream=={NEW}",
+        "--date",
+        "2026-11-21",
+        "--concurrency",
+        "2",
+        "--heartbeat",
+        "5",
+        "--data",
+        str(farm.data),
+        "--json",
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    campaign_id = int(json.loads(started.stdout)["id"])
+    assert [p["package"] for p in json.loads(started.stdout)["packages"]] == [
+        "yardstream",
+        "yardstream-dedup",
+        "yardstream-s3",
+    ]
+
+    def states() -> dict[str, Any]:
+        return client.campaign(campaign_id)
+
+    middle = wait_for(
+        states,
+        lambda c: (
+            {p["package"]: p["state"] for p in c["packages"]}["yardstream"] == "done"
+            and any(p["state"] == "building" for p in c["packages"])
+        ),
+        timeout=240,
+    )
+    assert middle["done"] == 1
+    # Stop the whole farm in the middle of the campaign, then start it again.
+    farm.stop()
+    farm.start()
+    done = wait_for(states, lambda c: c["state"] in ("done", "stalled"), timeout=300)
+    assert done["state"] == "done", done
+
+    rows = {p["package"]: p for p in done["packages"]}
+    assert set(rows) == {"yardstream", "yardstream-dedup", "yardstream-s3"}
+    assert all(p["state"] == "done" and p["version"] == NEW for p in rows.values())
+    # The core was rebuilt once and published before either dependent's rebuild started.
+    assert rows["yardstream"]["attempts"] == 1
+    core_finished = when(rows["yardstream"]["build_finished_at"])
+    for dependent in ("yardstream-s3", "yardstream-dedup"):
+        assert when(rows[dependent]["build_started_at"]) >= core_finished
+
+    def builds(package: str) -> list[int]:
+        return sorted(b["id"] for b in client.builds(package))
+
+    assert builds("yardstream") == [core["id"], rows["yardstream"]["build_id"]]
+    assert builds("hello-c") == [hello["id"]]  # the fourth package is untouched
+    assert builds("yardstream-s3") == [s3["id"], rows["yardstream-s3"]["build_id"]]
+    assert builds("yardstream-dedup") == [dedup["id"], rows["yardstream-dedup"]["build_id"]]
+
+    rebuilt = client.build(rows["yardstream-dedup"]["build_id"])
+    [wheel] = rebuilt["wheels"]
+    assert wheel["built_against"]["build_dependencies"]["yardstream"] == NEW
+    assert wheel["filename"].startswith(f"yardstream_dedup-{NEW}-cp312-cp312-")
+
+    status = farm.cli("campaign", "status", str(campaign_id))
+    assert status.returncode == 0, status.stderr
+    assert f"campaign {campaign_id} (pin yardstream=={NEW}): done" in status.stdout
+    with urllib.request.urlopen(f"{farm.url}/campaign/{campaign_id}") as response:
+        page = response.read().decode()
+    assert 'data-package="yardstream-s3" data-state="done"' in page
+
+    # A Python the builder image lacks: hello-c is skipped with the reason, nothing is built.
+    added = farm.cli(
+        "campaign", "start", "--add-python", "cp314", "--package", "hello-c",
+        "--data", str(farm.data), "--wait", "--timeout", "60", "--json",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stdout + added.stderr
+    skipped = json.loads(added.stdout)
+    assert skipped["state"] == "done"
+    [row] = skipped["packages"]
+    assert row["package"] == "hello-c"
+    assert row["state"] == "skipped"
+    assert "has no cp314" in row["message"]
+    assert row["build_id"] is None
+    farm.stop()
