@@ -15,19 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from farm_process import FarmProcess
 from wheelyard.farm.client import FarmClient
 from wheelyard.farm.temporal_server import free_port
 
@@ -41,83 +37,14 @@ HELLO_C = REPO / "examples" / "hello-c"
 NEW = "0.1.0.dev20261121"
 
 
-@dataclass
-class Farm:
-    data: Path
-    port: int
-    temporal_port: int
-    process: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELYARD_")}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wheelyard",
-                "farm",
-                "up",
-                "--data",
-                str(self.data),
-                "--port",
-                str(self.port),
-                "--temporal-port",
-                str(self.temporal_port),
-                "--queue",
-                "linux-x86_64-cpu",
-                "--concurrency",
-                "2",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.process.communicate()[0]
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as response:
-                    if json.loads(response.read())["ok"]:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise AssertionError("farm up did not answer in 90 s")
-
-    def stop(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
-        output, _ = self.process.communicate(timeout=120)
-        assert self.process.returncode == 0, output
-        self.process = None
-
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELYARD_")}
-        return subprocess.run(
-            [sys.executable, "-m", "wheelyard", *args, "--url", self.url],
-            env={**env, "COLUMNS": "250"},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-
 @pytest.fixture
-def farm(tmp_path: Path) -> Iterator[Farm]:
-    process = Farm(data=tmp_path / "farm", port=free_port(), temporal_port=free_port())
+def farm(tmp_path: Path) -> Iterator[FarmProcess]:
+    extra = ("--queue", "linux-x86_64-cpu", "--concurrency", "2")
+    process = FarmProcess(
+        data=tmp_path / "farm", port=free_port(), temporal_port=free_port(), extra_args=extra
+    )
     yield process
-    if process.process is not None:
-        # Ctrl-C first: the farm stops its Temporal dev server and build containers.
-        process.process.send_signal(signal.SIGINT)
-        try:
-            process.process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.process.kill()
-            process.process.communicate()
+    process.close()
 
 
 def wait_for(what: Callable[[], Any], check: Callable[[Any], bool], timeout: float) -> Any:
@@ -136,7 +63,7 @@ def when(value: str) -> dt.datetime:
 
 
 def test_a_pinned_core_is_rebuilt_before_its_two_dependents_across_a_farm_restart(
-    farm: Farm,
+    farm: FarmProcess,
 ) -> None:
     farm.start()
     client = FarmClient(farm.url, (farm.data / "admin.token").read_text().strip())

@@ -7,19 +7,18 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from build_containers import build_container_sources
+from farm_process import FarmProcess
 from wheelyard.farm.client import FarmClient
 from wheelyard.farm.temporal_server import free_port
 
@@ -30,67 +29,11 @@ HELLO_C = REPO / "examples" / "hello-c"
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
 
 
-@dataclass
-class FarmProcess:
-    data: Path
-    port: int
-    temporal_port: int
-    process: subprocess.Popen[str] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELYARD_")}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wheelyard",
-                "farm",
-                "up",
-                "--data",
-                str(self.data),
-                "--port",
-                str(self.port),
-                "--temporal-port",
-                str(self.temporal_port),
-                "--queue",
-                "linux-x86_64-cpu",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.process.communicate()[0]
-            try:
-                with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as response:
-                    if json.loads(response.read())["ok"]:
-                        return
-            except OSError:
-                time.sleep(0.5)
-        raise AssertionError("farm up did not answer in 90 s")
-
-    def stop(self) -> str:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGINT)
-        output, _ = self.process.communicate(timeout=120)
-        assert self.process.returncode == 0, output
-        self.process = None
-        return output
-
-
 @pytest.fixture
 def farm(tmp_path: Path) -> Iterator[FarmProcess]:
     process = FarmProcess(data=tmp_path / "farm", port=free_port(), temporal_port=free_port())
     yield process
-    if process.process is not None:
-        process.process.kill()
-        process.process.communicate()
+    process.close()
 
 
 def _wait(client: FarmClient, build_id: int, condition: Any, timeout: float) -> dict[str, Any]:

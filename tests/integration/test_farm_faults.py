@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from build_containers import build_container_sources
+from farm_process import wait_healthy
 from wheelyard.farm.client import FarmClient
 from wheelyard.farm.temporal_server import free_port
 
@@ -80,15 +81,7 @@ def test_a_killed_worker_s_job_is_retried_on_another_worker(
     )  # fmt: skip
     processes.append(farm)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        assert farm.poll() is None, farm.communicate()[0]
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2):
-                break
-        except OSError:
-            assert time.monotonic() < deadline, "farm up did not answer"
-            time.sleep(0.5)
+    wait_healthy(url, farm)
     workers = {}
     for name in ("w1", "w2"):
         worker = _wheelyard(
