@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 from test_verify_support import make_wheel, rewrite_zip
 
-from wheelyard.verify.report import REPORT_SCHEMA
+from wheelyard.verify.report import (
+    REPORT_SCHEMA,
+    Check,
+    CheckResult,
+    Finding,
+    Outcome,
+    WheelReport,
+)
 
 GOOD = {"demo/__init__.py": b"X = 1\n"}
 
@@ -105,3 +112,26 @@ def test_a_bad_interpreter_is_bad_input(cli: Callable[..., Any], tmp_path: Path)
     result = cli("verify", str(wheel), "--python", "/bin/false")
     assert result.exit_code == 2
     assert "/bin/false is not a working Python interpreter" in result.stderr
+
+
+def test_a_wheel_verdict_names_the_first_finding_of_the_first_failure() -> None:
+    report = WheelReport(
+        path=Path("demo-1.0-cp312-cp312-linux_x86_64.whl"),
+        checks=(
+            CheckResult(check=Check.STRUCTURE, outcome=Outcome.PASS, message="ok"),
+            CheckResult(
+                check=Check.IMPORTS,
+                outcome=Outcome.FAIL,
+                message="1 of 2 modules failed to import",
+                python="3.12",
+                findings=(Finding(code="undeclared-dependency", message="demo.x imports yaml"),),
+            ),
+            CheckResult(check=Check.SMOKE, outcome=Outcome.SKIPPED, message="no smoke test"),
+        ),
+    )
+    assert report.verdict() == {
+        "status": "failed",
+        "failed": ["imports[3.12]"],
+        "skipped": ["smoke"],
+        "message": "imports[3.12]: demo.x imports yaml",
+    }

@@ -35,7 +35,7 @@ from wheelyard.config.vocab import Channel
 from wheelyard.errors import WheelyardError
 from wheelyard.plan import Job, make_plan
 from wheelyard.plan.host import host_platform
-from wheelyard.verify.report import CheckResult, Outcome, WheelReport
+from wheelyard.verify.report import WheelReport
 from wheelyard.version import commit_date
 
 DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
@@ -176,12 +176,6 @@ def _package_builds(
     return builds
 
 
-def _first_finding(check: CheckResult) -> str:
-    """``imports[3.12]: pkg.mod: ModuleNotFoundError ...`` (the check's first finding)."""
-    detail = check.findings[0].message if check.findings else check.message
-    return f"{check.label}: {detail}"
-
-
 def _verify_gate(
     record: BuildRecord,
     output: Path,
@@ -223,13 +217,7 @@ def _verify_gate(
 
         report = verify_wheels(paths, options=options, progress=progress)
         for wheel in report.wheels:
-            first = wheel.failures[0] if wheel.failures else None
-            verdicts[wheel.filename] = {
-                "status": str(wheel.status),
-                "failed": [c.label for c in wheel.failures],
-                "skipped": [c.label for c in wheel.checks if c.outcome is Outcome.SKIPPED],
-                **({"message": _first_finding(first)} if first else {}),
-            }
+            verdicts[wheel.filename] = wheel.verdict()
             if not wheel.ok:
                 failed.append(wheel)
     if verdicts:

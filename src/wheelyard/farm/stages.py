@@ -46,7 +46,7 @@ from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
 from wheelyard.plan import Job
 from wheelyard.plan.host import host_platform
-from wheelyard.verify import Interpreter, Outcome, VerifyOptions, verify_wheels, with_recipe
+from wheelyard.verify import Interpreter, VerifyOptions, verify_wheels, with_recipe
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
 from wheelyard.verify.gpu_detect import detect_gpus
 from wheelyard.verify.report import Check, WheelReport
@@ -252,16 +252,6 @@ def _record_wheels(output: Path) -> dict[str, dict[str, Any]]:
     }
 
 
-def _verdict(report: WheelReport) -> dict[str, Any]:
-    first = report.failures[0] if report.failures else None
-    return {
-        "status": str(report.status),
-        "failed": [c.label for c in report.failures],
-        "skipped": [c.label for c in report.checks if c.outcome is Outcome.SKIPPED],
-        **({"message": f"{first.label}: {first.message}"} if first else {}),
-    }
-
-
 def _wheels_of_record(output: Path, root: Path) -> list[WheelResult]:
     return [
         WheelResult(
@@ -310,7 +300,7 @@ def run_verify(stage: StageInput, env: WorkerEnvironment, progress: Progress) ->
 
         report = verify_wheels(paths, options=options, progress=on_wheel)
         for wheel in report.wheels:
-            verdicts[wheel.filename] = _verdict(wheel)
+            verdicts[wheel.filename] = wheel.verdict()
             if not wheel.ok:
                 first = wheel.failures[0] if wheel.failures else None
                 failed.append(

@@ -141,6 +141,20 @@ class WheelReport:
     def failures(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if c.outcome is Outcome.FAIL)
 
+    def verdict(self) -> dict[str, Any]:
+        """The short form a build record keeps per wheel (publishing skips ``failed`` ones):
+        status, failed and skipped check labels, and the first finding of the first failure."""
+        data: dict[str, Any] = {
+            "status": str(self.status),
+            "failed": [c.label for c in self.failures],
+            "skipped": [c.label for c in self.checks if c.outcome is Outcome.SKIPPED],
+        }
+        if self.failures:
+            first = self.failures[0]
+            detail = first.findings[0].message if first.findings else first.message
+            data["message"] = f"{first.label}: {detail}"
+        return data
+
     def result(self, check: Check, python: str | None = None) -> CheckResult | None:
         for result in self.checks:
             if result.check is check and (python is None or result.python == python):
