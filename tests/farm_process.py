@@ -12,6 +12,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wheelyard.farm.settings import TEMPORAL_DB_FILE
+from wheelyard.farm.temporal_server import stop_orphaned_servers
+
 
 def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("WHEELYARD_")}
@@ -64,17 +67,27 @@ class FarmProcess:
         self.process = None
         return output
 
-    def close(self) -> None:
-        """After a test: Ctrl-C (the farm stops Temporal and its containers), then kill."""
-        if self.process is None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
+    def kill(self) -> str:
+        """SIGKILL, as the OOM killer or ``kill -9`` would: nothing of the farm runs its clean-up
+        (its Temporal dev server, in a session of its own, keeps running); returns its output."""
+        assert self.process is not None
+        self.process.kill()
+        output, _ = self.process.communicate(timeout=60)
         self.process = None
+        return output
+
+    def close(self) -> None:
+        """After a test: Ctrl-C (the farm stops Temporal and its containers), then kill; a dev
+        server a killed farm left behind is stopped too."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.communicate()
+            self.process = None
+        stop_orphaned_servers(self.data / TEMPORAL_DB_FILE)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """``wheelyard ARGS --url <this farm>``."""

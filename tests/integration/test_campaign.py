@@ -6,8 +6,8 @@ that build against it - `yardstream-s3` (requires it; its C extension uses yards
 and `yardstream-dedup` (examples/yardstream-dedup: yardstream is also a build requirement) -
 and the unrelated `hello-c`. `wheelyard campaign start --pin yardstream==<new>` rebuilds exactly
 the core and its two dependents, the core first (asserted from the recorded timestamps), leaves
-hello-c untouched, and finishes after the farm is stopped and started again in the middle
-without rebuilding the core. `--add-python cp314` reports hello-c as skipped: the builder image
+hello-c untouched, and finishes after the farm is killed (SIGKILL) and started again in the
+middle without rebuilding the core. `--add-python cp314` reports hello-c as skipped: the builder image
 has no cp314.
 """
 
@@ -146,8 +146,9 @@ def test_a_pinned_core_is_rebuilt_before_its_two_dependents_across_a_farm_restar
         timeout=240,
     )
     assert middle["done"] == 1
-    # Stop the whole farm in the middle of the campaign, then start it again.
-    farm.stop()
+    # Kill the whole farm (SIGKILL: no clean-up runs) in the middle of the campaign, then start
+    # it again: it stops the Temporal dev server the killed farm left and resumes the campaign.
+    farm.kill()
     farm.start()
     done = wait_for(states, lambda c: c["state"] in ("done", "stalled"), timeout=300)
     assert done["state"] == "done", done
@@ -194,4 +195,5 @@ def test_a_pinned_core_is_rebuilt_before_its_two_dependents_across_a_farm_restar
     assert row["state"] == "skipped"
     assert "has no cp314" in row["message"]
     assert row["build_id"] is None
-    farm.stop()
+    output = farm.stop()
+    assert "stopped the Temporal dev server a killed farm left running" in output

@@ -20,7 +20,7 @@ import pytest
 from build_containers import build_container_sources
 from farm_process import FarmProcess
 from wheelyard.farm.client import FarmClient
-from wheelyard.farm.temporal_server import free_port
+from wheelyard.farm.temporal_server import free_port, port_open, start_dev_server
 
 pytestmark = pytest.mark.integration
 
@@ -133,3 +133,21 @@ def test_farm_builds_hello_c_survives_a_restart_and_serves_the_wheel(
         html = response.read().decode()
     assert 'data-state="succeeded"' in html
     farm.stop()
+
+
+def test_a_dev_server_a_killed_farm_left_running_is_replaced(tmp_path: Path) -> None:
+    """The first server is never stopped by its starter (as when ``farm up`` is SIGKILLed); the
+    next start on the same file stops it, and serves on its own port."""
+    db = tmp_path / "farm" / "temporal.db"
+    first = start_dev_server(db, port=free_port())
+    try:
+        second = start_dev_server(db, port=free_port())
+        try:
+            assert second.replaced == (first.process.pid,)
+            assert first.process.wait(timeout=30) is not None
+            assert not port_open(first.host, first.port)
+            assert port_open(second.host, second.port)
+        finally:
+            second.stop()
+    finally:
+        first.stop()

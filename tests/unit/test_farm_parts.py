@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,11 @@ from wheelyard.farm.source import (
     read_marker,
     store_upload,
 )
-from wheelyard.farm.temporal_server import temporal_executable
+from wheelyard.farm.temporal_server import (
+    servers_of,
+    stop_orphaned_servers,
+    temporal_executable,
+)
 from wheelyard.farm.vocab import SourceKind
 from wheelyard.plan.host import host_platform
 
@@ -211,6 +219,33 @@ def test_index_files_map_back_to_the_built_wheel(
 
 def test_the_temporal_cli_comes_with_wheelyard() -> None:
     assert temporal_executable().name == "temporal"
+
+
+def test_a_dev_server_left_on_the_same_file_is_found_and_stopped(tmp_path: Path) -> None:
+    """A process whose command line is a dev server's on ``farm/temporal.db`` (a killed farm's
+    server, outliving it in its own session); one on another file is left alone."""
+    ours, other = tmp_path / "farm" / "temporal.db", tmp_path / "other" / "temporal.db"
+
+    def stand_in(db: Path) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+        argv += ["server", "start-dev", "--db-filename", str(db)]
+        return subprocess.Popen(argv, start_new_session=True)
+
+    left, unrelated = stand_in(ours), stand_in(other)
+    try:
+        deadline = time.monotonic() + 10
+        while servers_of(ours) != [left.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert servers_of(ours) == [left.pid]
+        assert stop_orphaned_servers(ours, grace=5) == [left.pid]
+        assert left.wait(timeout=5) == -signal.SIGTERM
+        assert servers_of(ours) == []
+        assert unrelated.poll() is None
+        assert servers_of(other) == [unrelated.pid]
+    finally:
+        for process in (left, unrelated):
+            process.kill()
+            process.wait()
 
 
 def test_token_commands(cli: Callable[..., Any], tmp_path: Path) -> None:

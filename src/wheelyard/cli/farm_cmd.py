@@ -144,6 +144,12 @@ def up_command(
         console.print(f"  API        {escape(urls.api)}")
         console.print(f"  index      {escape(urls.index)}")
         console.print(f"  Temporal   {escape(urls.temporal)}")
+        if urls.replaced_temporal:
+            pids = ", ".join(map(str, urls.replaced_temporal))
+            console.print(
+                f"  [yellow]stopped the Temporal dev server a killed farm left running "
+                f"(pid {pids}); its workflows resume here[/]"
+            )
         console.print(f"  database   {escape(urls.database)}")
         console.print(f"  worker     {escape(', '.join(urls.queues) or 'none (--no-worker)')}")
         if urls.admin_token is not None:

@@ -2,12 +2,16 @@
 SQLite file in the farm's data directory, so that a restarted farm resumes every workflow.
 
 The server runs in its own process group with stdin closed and its output in a log file; it is
-stopped with SIGTERM, a grace period, then SIGKILL.
+stopped with SIGTERM, a grace period, then SIGKILL. Being in its own session, it outlives a farm
+killed with SIGKILL (or by the OOM killer); the next start finds such a server by its command
+line (``start-dev --db-filename <the same file>``, read from ``/proc``) and stops it before
+starting its own, so two servers never share the SQLite file and the port is free again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -51,6 +55,76 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+def _command_line(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def servers_of(db_file: Path) -> list[int]:
+    """Pids of running ``temporal server start-dev`` processes persisting to ``db_file``
+    (none where ``/proc`` cannot be read)."""
+    wanted = str(db_file.resolve())
+    found = []
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        argv = _command_line(int(entry.name))
+        if "start-dev" not in argv:
+            continue
+        for flag, value in itertools.pairwise(argv):
+            if flag == "--db-filename" and str(Path(value).resolve()) == wanted:
+                found.append(int(entry.name))
+                break
+    return sorted(found)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    with contextlib.suppress(OSError):
+        # A zombie (exited, not yet reaped by its parent) no longer holds the file or port.
+        return stat.read_text().rpartition(")")[2].split()[0] != "Z"
+    return True
+
+
+def stop_orphaned_servers(db_file: Path, grace: float = STOP_GRACE) -> list[int]:
+    """Stop every dev server still using ``db_file`` (a killed farm's); returns their pids."""
+    pids = servers_of(db_file)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in pids:
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + grace
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    still = [p for p in pids if _alive(p)]
+    if still:
+        raise FarmError(
+            f"a Temporal dev server left by a stopped farm (pid {', '.join(map(str, still))}) "
+            f"still uses {db_file} and does not stop",
+            hint="stop it by hand (kill PID) and start the farm again",
+        )
+    return pids
+
+
 @dataclass
 class TemporalDevServer:
     """A running ``temporal server start-dev``."""
@@ -60,6 +134,8 @@ class TemporalDevServer:
     port: int
     log_path: Path
     _log: IO[bytes]
+    replaced: tuple[int, ...] = ()
+    """Pids of servers a killed farm left running on the same file, stopped first."""
 
     @property
     def address(self) -> str:
@@ -92,7 +168,9 @@ def start_dev_server(
     log_path: Path | None = None,
     timeout: float = START_TIMEOUT,
 ) -> TemporalDevServer:
-    """Start a dev server persisting to ``db_file`` and wait until it accepts connections."""
+    """Start a dev server persisting to ``db_file`` and wait until it accepts connections
+    (after stopping any server a killed farm left running on the same file)."""
+    replaced = tuple(stop_orphaned_servers(db_file))
     if port_open(host, port):
         raise FarmError(
             f"port {port} on {host} is already in use",
@@ -108,7 +186,7 @@ def start_dev_server(
         "start-dev",
         "--headless",
         "--db-filename",
-        str(db_file),
+        str(db_file.resolve()),
         "--ip",
         host,
         "--port",
@@ -127,7 +205,9 @@ def start_dev_server(
     except OSError as exc:
         log.close()
         raise FarmError(f"cannot start the Temporal dev server: {exc}") from exc
-    server = TemporalDevServer(process=process, host=host, port=port, log_path=log_path, _log=log)
+    server = TemporalDevServer(
+        process=process, host=host, port=port, log_path=log_path, _log=log, replaced=replaced
+    )
     deadline = time.monotonic() + timeout
     while not port_open(host, port):
         if process.poll() is not None or time.monotonic() > deadline:

@@ -61,6 +61,8 @@ class FarmUrls:
     admin_token: str | None
     """Set only on the first start (the token is created then and written to the data dir)."""
     admin_token_file: Path
+    replaced_temporal: tuple[int, ...] = ()
+    """Pids of Temporal dev servers a killed farm had left running, stopped at this start."""
 
 
 class _Server(uvicorn.Server):
@@ -170,6 +172,7 @@ async def run_farm(
                         queues=options.queues,
                         admin_token=token,
                         admin_token_file=settings.data_dir / ADMIN_TOKEN_FILE,
+                        replaced_temporal=server.replaced if server is not None else (),
                     )
                 )
 
