@@ -3,7 +3,11 @@
 - nightly: ``X.Y.Z.devYYYYMMDD``, the date from one explicit source (the commit date of the
   source tree, or ``--date``), never the runner's clock, so packages built the same night agree;
 - test / release: ``X.Y.Z``;
-- the local part ``+cu128`` is used only for the legacy per-variant wheels.
+- the local part ``+cu128`` is used only for the legacy per-variant wheels;
+- a rebuild of a version already published (a release rebuilt against a new ABI, a nightly
+  rebuilt on the same date) keeps the version and gets a wheel **build tag** (PEP 427:
+  ``name-1.2.0-1-cp312-...``), one higher than the highest published; installers prefer the
+  highest build tag of a version.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -23,6 +27,7 @@ from wheelyard.config.vocab import AcceleratorKind, Channel
 from wheelyard.errors import ProcessError, VersionError
 
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+BUILD_TAG = re.compile(r"^[1-9][0-9]*(?:[A-Za-z_.][A-Za-z0-9_.]*)?$")
 
 
 def base_version(loaded: LoadedRecipe) -> str:
@@ -75,6 +80,30 @@ def build_version(base: str, channel: Channel, date: dt.date | None) -> str:
                     hint="release a final or pre-release version, or use the nightly channel",
                 )
             return version.public
+
+
+def check_build_tag(tag: str) -> str:
+    """A wheel build tag (PEP 427): a number (no leading zero), then optionally letters,
+    digits, ``_`` or ``.``."""
+    if not BUILD_TAG.match(tag):
+        raise VersionError(
+            f"{tag!r} is not a wheel build tag",
+            hint="a build tag is a number, optionally followed by letters: 1, 2, 3rc",
+        )
+    return tag
+
+
+def next_build_tag(published: Iterable[str | None]) -> str:
+    """The build tag of a rebuild whose version has these published build tags (None: a wheel
+    without one, which ranks below every tag): one more than the highest number."""
+    numbers = [0]
+    for tag in published:
+        if tag is None:
+            continue
+        digits = re.match(r"^[0-9]+", tag)
+        if digits:
+            numbers.append(int(digits.group()))
+    return str(max(numbers) + 1)
 
 
 def legacy_version(version: str, variant: str) -> str:

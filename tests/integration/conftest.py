@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,13 @@ HELLO_C = REPO / "examples" / "hello-c"
 BUILD_DATE = "2026-11-20"
 
 
-def build_wheels(project: Path, output: Path, *, environ: Mapping[str, str] | None = None) -> Path:
+def build_wheels(
+    project: Path,
+    output: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
+) -> Path:
     """``wheelyard build`` of ``project`` into ``output`` (a real cibuildwheel build)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WHEELYARD_")}
     env.update(environ or {})
@@ -32,6 +38,7 @@ def build_wheels(project: Path, output: Path, *, environ: Mapping[str, str] | No
             "--date",
             BUILD_DATE,
             "--no-compiler-cache",
+            *args,
         ],
         env=env,
         capture_output=True,

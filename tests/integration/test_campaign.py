@@ -195,5 +195,32 @@ def test_a_pinned_core_is_rebuilt_before_its_two_dependents_across_a_farm_restar
     assert row["state"] == "skipped"
     assert "has no cp314" in row["message"]
     assert row["build_id"] is None
+
+    # A pin that keeps hello-c's published version (the same date): the rebuild gets the wheel
+    # build tag 1 instead of colliding with the published files; installers prefer it.
+    same = farm.cli(
+        "campaign", "start", "--pin", "hello-c==0.1.0.dev20261120", "--date", "2026-11-20",
+        "--heartbeat", "5", "--data", str(farm.data), "--wait", "--timeout", "240", "--json",
+    )  # fmt: skip
+    assert same.returncode == 0, same.stdout + same.stderr
+    [row] = json.loads(same.stdout)["packages"]
+    assert (row["state"], row["version"]) == ("done", "0.1.0.dev20261120")
+    tagged = client.build(row["build_id"])
+    assert tagged["options"]["build_tag"] == "1"
+    [wheel] = tagged["wheels"]
+    assert wheel["filename"].startswith("hello_c-0.1.0.dev20261120-1-cp312-cp312-")
+    assert any("-1-cp312-" in name and name.endswith("-null.whl") for name in wheel["published"])
+    assert builds("hello-c") == [hello["id"], row["build_id"]]
+
+    # A pin the package's version cannot meet fails at planning: no job is built.
+    refused = farm.cli(
+        "campaign", "start", "--pin", "hello-c==9.9", "--date", "2026-11-20",
+        "--data", str(farm.data), "--wait", "--timeout", "120", "--json",
+    )  # fmt: skip
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    [row] = json.loads(refused.stdout)["packages"]
+    assert row["state"] == "failed"
+    assert "would be built as 0.1.0.dev20261120, which the pin ==9.9 excludes" in row["message"]
+    assert client.build(row["build_id"])["jobs"] == []
     output = farm.stop()
     assert "stopped the Temporal dev server a killed farm left running" in output

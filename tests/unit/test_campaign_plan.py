@@ -224,6 +224,7 @@ def test_pinning_a_farm_package_rebuilds_it_then_its_dependents_and_nothing_else
         "profile": None,
         "date": "2026-11-21",
         "constraints": ["yardstream==0.1.0.dev20261121"],
+        "rebuild": True,  # a version published already gets the next build tag
     }
     assert s3.estimate_seconds == 40.0
 
@@ -254,6 +255,7 @@ def test_a_new_python_the_image_has_builds_only_that_python_in_the_release() -> 
     assert s3.build_options["python"] == ["cp313"]
     assert s3.build_options["date"] == "2026-11-20"  # the same release: new wheels join it
     assert s3.build_options[PARTIAL] is True
+    assert "rebuild" not in s3.build_options  # new wheels of the release: no build tag
     abi3 = {**FARM, "hello-c": _facts("hello-c", 4, python_specific=False)}
     assert "hello-c" not in [
         p.name for p in plan_campaign(Trigger.parse(add_python=["cp313"]), abi3, date=DATE).packages

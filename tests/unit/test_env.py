@@ -16,8 +16,10 @@ from wheelyard.errors import VersionError
 from wheelyard.version import (
     base_version,
     build_version,
+    check_build_tag,
     commit_date,
     legacy_version,
+    next_build_tag,
     render_env,
 )
 
@@ -150,3 +152,14 @@ def test_render_env_rejects_multiline_values() -> None:
         render_env({"A": "x\ny"})
     with pytest.raises(VersionError, match="not a valid environment variable name"):
         render_env({"1A": "x"})
+
+
+def test_build_tags_of_rebuilds() -> None:
+    assert next_build_tag([]) == "1"
+    assert next_build_tag([None]) == "1"
+    assert next_build_tag([None, "1", "3rc", "2"]) == "4"
+    for good in ("1", "12", "3rc", "2_x.1"):
+        assert check_build_tag(good) == good
+    for bad in ("0", "01", "a1", "1-2", "", "1 "):
+        with pytest.raises(VersionError, match="is not a wheel build tag"):
+            check_build_tag(bad)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,55 @@ def test_totals_count_minutes_saved_from_published_builds(db: Database) -> None:
         totals = records.totals(session)
     assert (totals.packages, totals.builds, totals.builds_last_day) == (1, 2, 2)
     assert (totals.runner_minutes_saved, totals.gpu_minutes_saved) == (20.0, 15.0)
+
+
+def test_a_rebuild_of_a_published_version_takes_the_next_build_tag(db: Database) -> None:
+    def build(version: str, wheel: str | None, *, published: bool, tag: str | None = None) -> int:
+        with db.session() as session:
+            row = records.create_build(
+                session,
+                package="hello-c",
+                source_kind="path",
+                source="/src/hello-c",
+                ref=None,
+                options={"rebuild": True},
+                submitted_by=None,
+            )
+            plan = replace(_plan(), version=version, build_tag=tag)
+            records.record_plan(session, row.id, plan, plan_json={}, cost=None)
+            if wheel is not None:
+                result = StageResult(
+                    job_id="linux-x86_64-cpu",
+                    status="succeeded",
+                    wheels=[replace(_wheel("cp312"), filename=wheel)],
+                    worker="w1",
+                    attempt=1,
+                )
+                records.update_job(
+                    session,
+                    JobUpdate(
+                        build_id=row.id, job_id="linux-x86_64-cpu", state="succeeded", result=result
+                    ),
+                )
+                if published:
+                    records.record_published(session, row.id, {}, {f"index/{wheel}": wheel})
+            return row.id
+
+    def tag_for(build_id: int, version: str) -> str | None:
+        with db.session() as session:
+            return records.rebuild_tag(session, records.get_build(session, build_id), version)
+
+    v1, v2 = "0.1.0.dev20261120", "0.1.0.dev20261121"
+    name = "hello_c-{}{}-cp312-cp312-manylinux_2_35_x86_64.whl"
+    # Nothing published at v1 yet (a failed build does not count): no tag.
+    build(v1, name.format(v1, ""), published=False)
+    assert tag_for(build(v1, None, published=False), v1) is None
+    build(v1, name.format(v1, ""), published=True)
+    rebuild = build(v1, None, published=False)
+    assert tag_for(rebuild, v1) == "1"
+    build(v1, name.format(v1, "-1"), published=True, tag="1")
+    build(v1, None, published=False, tag="2")  # planned with tag 2, never got further
+    assert tag_for(rebuild, v1) == "3"
+    assert tag_for(rebuild, v2) is None  # a new version needs none
+    with db.session() as session:
+        assert records.get_build(session, rebuild).options.get("build_tag") is None

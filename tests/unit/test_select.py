@@ -31,12 +31,22 @@ from wheelyard.select.detect import (
     gfx_name,
     x86_64_level,
 )
-from wheelyard.select.index_client import fetch_project, parse_html_page, parse_json_page
-from wheelyard.select.install import choose, target_for
+from wheelyard.select.index_client import (
+    IndexFile,
+    fetch_project,
+    parse_html_page,
+    parse_json_page,
+)
+from wheelyard.select.install import Candidate, choose, target_for
 from wheelyard.select.order import order_variants
 from wheelyard.select.platform import NvidiaGpu, PlatformFacts, facts_from_json
 from wheelyard.select.provider import Provider
-from wheelyard.wheel.variant import Variant, VariantProperty, variant_of
+from wheelyard.wheel.variant import (
+    Variant,
+    VariantProperty,
+    parse_variant_filename,
+    variant_of,
+)
 
 CATALOG = load_catalog()
 
@@ -183,6 +193,24 @@ def test_detection_from_sysfs_cpuinfo_and_fallbacks(tmp_path: Path) -> None:
     assert result.gfx_archs == ("gfx942",)
     if result.sources.get("x86_64"):
         assert result.x86_64_level == 3
+
+
+def test_the_highest_build_tag_wins_among_equally_fitting_wheels() -> None:
+    def candidate(filename: str, rank: int = 0) -> Candidate:
+        return Candidate(
+            file=IndexFile(filename=filename, url=f"https://example.org/{filename}"),
+            name=parse_variant_filename(filename),
+            tag_rank=rank,
+        )
+
+    plain = candidate("pkg-1.0-cp312-cp312-manylinux_2_28_x86_64-null.whl")
+    first = candidate("pkg-1.0-1-cp312-cp312-manylinux_2_28_x86_64-null.whl")
+    second = candidate("pkg-1.0-2-cp312-cp312-manylinux_2_28_x86_64-null.whl")
+    wider = candidate("pkg-1.0-3-cp312-cp312-linux_x86_64-null.whl", rank=5)
+    group = [plain, second, first, wider]
+    assert max(group, key=Candidate.preference) is second
+    assert max([plain, first], key=Candidate.preference) is first
+    assert max([plain, wider], key=Candidate.preference) is plain  # the tag comes first
 
 
 def test_small_conversions() -> None:

@@ -33,6 +33,7 @@ from wheelyard.build.record import (
     build_dependencies_from_log,
     built_against,
 )
+from wheelyard.build.retag import add_build_tag
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.errors import ProcessError
 from wheelyard.plan.matrix import Job
@@ -54,6 +55,8 @@ class JobSettings:
     abi_dependencies: tuple[str, ...] = DEFAULT_ABI_DEPENDENCIES
     """Build-time dependencies whose versions the record lists as ABI-carrying (each wheel's
     ``built_against.abi_dependencies``); every build dependency's version is recorded anyway."""
+    build_tag: str | None = None
+    """A wheel build tag every wheel of the job gets (a rebuild of a published version)."""
 
 
 def image_interpreters(image: ImageInfo) -> tuple[str, ...] | None:
@@ -173,7 +176,9 @@ def run_job(
                 engine.remove_container(container.id)
 
     finished = {p for p, t in follower.pythons.items() if t.seconds is not None}
-    wheels = _collect(staging, out_dir, settings.output, finished=finished)
+    wheels = _collect(
+        staging, out_dir, settings.output, finished=finished, build_tag=settings.build_tag
+    )
     image_entry = {
         "ref": image_ref,
         "id": image.id,
@@ -267,8 +272,11 @@ def _clean_environ() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
 
 
-def _collect(staging: Path, out_dir: Path, root: Path, *, finished: set[str]) -> list[WheelInfo]:
-    """Move the job's wheels into the variant's directory (one rename each).
+def _collect(
+    staging: Path, out_dir: Path, root: Path, *, finished: set[str], build_tag: str | None
+) -> list[WheelInfo]:
+    """Move the job's wheels into the variant's directory (one rename each), with the build
+    tag when there is one.
 
     cibuildwheel's output when it finished; otherwise the wheels copied out early for the
     Pythons that went through every step (built, repaired, tested).
@@ -287,6 +295,8 @@ def _collect(staging: Path, out_dir: Path, root: Path, *, finished: set[str]) ->
     for wheel in candidates:
         target = out_dir / wheel.name
         wheel.replace(target)
+        if build_tag is not None:
+            target = add_build_tag(target, build_tag)
         found.append(WheelInfo.of(target, root))
     shutil.rmtree(staging, ignore_errors=True)
     with contextlib.suppress(OSError):

@@ -36,7 +36,7 @@ from wheelyard.errors import WheelyardError
 from wheelyard.plan import Job, make_plan
 from wheelyard.plan.host import host_platform
 from wheelyard.verify.report import WheelReport
-from wheelyard.version import commit_date
+from wheelyard.version import check_build_tag, commit_date
 
 DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
 
@@ -245,6 +245,13 @@ def build_command(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Wheelhouse: <output>/<variant>/*.whl.")
     ] = Path("wheelhouse"),
+    build_tag: Annotated[
+        str | None,
+        typer.Option(
+            "--build-tag",
+            help="Wheel build tag (1, 2, ...) for a rebuild of a version already published.",
+        ),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds one job may run.")] = 3600.0,
     compiler_cache: Annotated[
         Path | None, typer.Option(help="Persistent compiler cache directory.")
@@ -267,6 +274,8 @@ def build_command(
     ] = False,
 ) -> None:
     """Build the planned wheels here with cibuildwheel, in the variants' builder images."""
+    if build_tag is not None:
+        check_build_tag(build_tag)
     with tempfile.TemporaryDirectory(prefix="wheelyard-sdist-") as tmp:
         source = path
         if is_sdist(path):
@@ -309,6 +318,7 @@ def build_command(
                 output=output.resolve(),
                 timeout=timeout,
                 compiler_cache=None if no_compiler_cache else compiler_cache,
+                build_tag=build_tag,
             ),
             date=day,
             host=host,

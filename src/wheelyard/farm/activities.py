@@ -24,6 +24,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import SpecifierSet
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -150,6 +151,22 @@ class FarmActivities:
             version = build_version(base_version(first.loaded), first.plan.channel, date)
         except WheelyardError as exc:
             raise bad_input(exc) from exc
+        if request.version_pin is not None and not SpecifierSet(request.version_pin).contains(
+            version, prereleases=True
+        ):
+            raise ApplicationError(
+                f"{loaded.name} would be built as {version}, which the pin "
+                f"{request.version_pin} excludes: nothing was built (set the campaign's --date, "
+                "or the source's version)",
+                type=BAD_INPUT,
+                non_retryable=True,
+            )
+        build_tag: str | None = None
+        if options.rebuild:
+            with self.database.session() as session:
+                build_tag = records.rebuild_tag(
+                    session, records.get_build(session, request.build_id), version
+                )
         jobs = []
         for job_id in loaded.job_ids():
             job = loaded.job(job_id)
@@ -173,7 +190,11 @@ class FarmActivities:
                 )
             )
         result = PlanResult(
-            package=loaded.name, version=version, channel=str(first.plan.channel), jobs=jobs
+            package=loaded.name,
+            version=version,
+            channel=str(first.plan.channel),
+            jobs=jobs,
+            build_tag=build_tag,
         )
         plan_json = {"packages": [unit.plan.to_json() for unit in loaded.units]}
         cost = estimate(first.plan, CostParameters()).to_json()

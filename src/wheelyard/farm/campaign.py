@@ -313,6 +313,7 @@ def _options(
             date=date,
             constraints=tuple(p.text for p in trigger.pins),
             torch=torch if "torch" in fact.build_dependencies else None,
+            rebuild=True,
         )
         return options, 1.0
     share = 1.0

@@ -114,6 +114,14 @@ class CampaignActivities:
                 row.build_id = build.id
                 row.attempts = start.attempt
             recipe = records.latest_recipe(session, build.package)
+            version_pin = next(
+                (
+                    pin.specifier
+                    for pin in map(Pin.parse, map(str, campaign.trigger.get("pins") or ()))
+                    if pin.name == build.package.name
+                ),
+                None,
+            )
             campaign_records.update_campaign_package(
                 session,
                 CampaignPackageUpdate(
@@ -136,33 +144,23 @@ class CampaignActivities:
                 queue_wait_seconds=waits.get("queue_wait_seconds", 6 * 3600.0),
                 gpu_wait_seconds=waits.get("gpu_wait_seconds", 3600.0),
                 heartbeat_seconds=waits.get("heartbeat_seconds", 30.0),
+                version_pin=version_pin,
             )
 
     @activity.defn(name="finish_campaign_build")
     async def finish_campaign_build(self, outcome: CampaignBuildOutcome) -> CampaignBuildResult:
-        """Record how the rebuild ended; a published version the campaign's pin on this very
-        package excludes counts as failed."""
+        """Record how the rebuild ended (a pin on this very package that its version does not
+        meet fails it at planning, before any job: ``BuildRequest.version_pin``)."""
         return await asyncio.to_thread(self._finish, outcome)
 
     def _finish(self, outcome: CampaignBuildOutcome) -> CampaignBuildResult:
         with self.database.session() as session:
-            campaign = campaign_records.get_campaign(session, outcome.campaign_id)
             build = records.get_build(session, outcome.build_id)
             state = CampaignPackageState.DONE
             message: str | None = None
             if outcome.summary.state != str(BuildState.PUBLISHED):
                 state = CampaignPackageState.FAILED
                 message = outcome.summary.message or build.message or outcome.summary.state
-            else:
-                for text in campaign.trigger.get("pins") or ():
-                    pin = Pin.parse(str(text))
-                    if pin.name == build.package.name and not pin.allows(build.version or ""):
-                        state = CampaignPackageState.FAILED
-                        message = (
-                            f"build {build.id} published {build.version}, which the pin "
-                            f"{pin.text} excludes (set the campaign's date or the source's "
-                            "version)"
-                        )
             result = CampaignBuildResult(
                 state=str(state),
                 message=message,

@@ -46,6 +46,9 @@ class BuildOptions:
     """Requirement pins (``numpy==2.3.*``) every install of the build obeys (campaign pins)."""
     torch: str | None = None
     """Overrides the recipe's ``torch`` specifier (a campaign's torch pin)."""
+    rebuild: bool = False
+    """A rebuild of what is published (a campaign's): when its version is published already,
+    the plan gives its wheels the next build tag instead of colliding with the published files."""
 
     def environ(self) -> dict[str, str]:
         env: dict[str, str] = {}
@@ -67,6 +70,8 @@ class BuildOptions:
             data["constraints"] = list(self.constraints)
         if self.torch:
             data["torch"] = self.torch
+        if self.rebuild:
+            data["rebuild"] = True
         return data
 
     @classmethod
@@ -79,6 +84,7 @@ class BuildOptions:
             date=dt.date.fromisoformat(data["date"]) if data.get("date") else None,
             constraints=tuple(data.get("constraints") or ()),
             torch=data.get("torch") or None,
+            rebuild=bool(data.get("rebuild")),
         )
 
 

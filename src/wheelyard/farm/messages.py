@@ -30,6 +30,9 @@ class BuildRequest:
     without it and the job says ``no-gpu-worker``."""
     heartbeat_seconds: float = 30.0
     """A stage whose worker is silent this long is retried on another worker."""
+    version_pin: str | None = None
+    """A version specifier the build's version must satisfy (a campaign's pin on this very
+    package), checked when the build is planned, before any job starts."""
 
 
 @dataclass(kw_only=True)
@@ -68,6 +71,8 @@ class PlanResult:
     version: str
     channel: str
     jobs: list[JobSpec]
+    build_tag: str | None = None
+    """Set for a rebuild of a version already published (``BuildOptions.rebuild``)."""
 
 
 @dataclass(kw_only=True)
@@ -85,6 +90,8 @@ class StageInput:
     options: dict[str, Any]
     date: str
     timeout_seconds: float = 3600.0
+    build_tag: str | None = None
+    """The wheel build tag the plan gave this build (a rebuild of a published version)."""
 
 
 @dataclass(kw_only=True)

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.utils import canonicalize_name
+from packaging.utils import canonicalize_name, parse_wheel_filename
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -30,6 +30,7 @@ from wheelyard.farm.messages import (
     WorkerAnnouncement,
 )
 from wheelyard.farm.vocab import BuildState, JobState
+from wheelyard.version import next_build_tag
 
 
 def package_named(session: Session, name: str, *, create: bool = False) -> Package | None:
@@ -143,6 +144,8 @@ def record_plan(
     build.cost = cost
     build.version = plan.version
     build.channel = plan.channel
+    if plan.build_tag is not None:
+        build.options = {**build.options, "build_tag": plan.build_tag}
     existing = {job.job_id: job for job in build.jobs}
     for spec in plan.jobs:
         row = existing.get(spec.job_id)
@@ -257,6 +260,28 @@ def announce_worker(session: Session, announcement: WorkerAnnouncement) -> Worke
     row.stopped_at = now if announcement.stopping else None
     session.flush()
     return row
+
+
+def rebuild_tag(session: Session, build: Build, version: str) -> str | None:
+    """The build tag ``build`` needs to publish ``version`` again: None when no wheel of that
+    version is published yet, else one more than the highest tag any build of it has taken."""
+    others = list(
+        session.scalars(
+            select(Build)
+            .options(selectinload(Build.wheels))
+            .where(Build.package_id == build.package_id)
+            .where(Build.version == version)
+            .where(Build.id != build.id)
+        )
+    )
+    if not any(w.published for b in others for w in b.wheels):
+        return None
+    taken: list[str | None] = [b.options.get("build_tag") for b in others]
+    for other in others:
+        for wheel in other.wheels:
+            tag = parse_wheel_filename(wheel.filename)[2]
+            taken.append(f"{tag[0]}{tag[1]}" if tag else None)
+    return next_build_tag(taken)
 
 
 def list_builds(

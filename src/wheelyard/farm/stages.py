@@ -211,6 +211,7 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
             compiler_cache=env.compiler_cache,
             find_links=linked > 0,
             abi_dependencies=abi_dependencies(env.data_dir),
+            build_tag=stage.build_tag,
         ),
         date=dt.date.fromisoformat(stage.date),
         host=host_platform(),

@@ -88,6 +88,7 @@ class BuildPackage:
         self._jobs: dict[str, str] = {}
         self._outputs: dict[str, str] = {}
         """Each succeeded job's wheelhouse (the folder of the build attempt that finished)."""
+        self._build_tag: str | None = None
 
     @workflow.query
     def progress(self) -> dict[str, Any]:
@@ -145,6 +146,7 @@ class BuildPackage:
             _reraise_cancel(exc)
             return await self._fail(request, _message(exc))
         self._jobs = {job.job_id: str(JobState.PENDING) for job in plan.jobs}
+        self._build_tag = plan.build_tag
         await self._record(request, BuildState.BUILDING, version=plan.version)
         outcomes = await asyncio.gather(*(self._job(request, fetched, job) for job in plan.jobs))
         failed = [
@@ -225,6 +227,7 @@ class BuildPackage:
             options=request.options,
             date=fetched.date,
             timeout_seconds=request.job_timeout_seconds,
+            build_tag=self._build_tag,
         )
         heartbeat = timedelta(seconds=request.heartbeat_seconds)
 

@@ -96,9 +96,10 @@ class Candidate:
         """The PEP 427 name (label dropped): what any installer accepts."""
         return self.name.wheel.filename
 
-    def sort_key(self) -> tuple[int, tuple[int, ...]]:
-        build = self.name.wheel.build
-        return (self.tag_rank, tuple(-int(b) for b in build[:1]))
+    def preference(self) -> tuple[int, tuple[()] | tuple[int, str]]:
+        """Higher is better: the most specific fitting tag, then the highest build tag (a
+        wheel without one ranks below every tag), as pip and uv decide."""
+        return (-self.tag_rank, self.name.wheel.build)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -252,7 +253,7 @@ def choose(
             f"no wheel of {page.name} {version} fits this machine",
             hint=reasons or "the index offers neither a compatible variant nor a plain wheel",
         )
-    chosen = min(group, key=Candidate.sort_key)
+    chosen = max(group, key=Candidate.preference)
     return Choice(
         project=page.name,
         version=str(version),
