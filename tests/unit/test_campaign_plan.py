@@ -7,6 +7,7 @@ import datetime as dt
 import shutil
 import subprocess
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ from wheelyard.build.record import (
     built_against,
 )
 from wheelyard.catalog import load_catalog
-from wheelyard.errors import FarmRequestError
-from wheelyard.farm.campaign import PARTIAL, Trigger, plan_campaign
+from wheelyard.config.vocab import Platform
+from wheelyard.errors import FarmError, FarmRequestError
+from wheelyard.farm.campaign import DROP, KEEP, NO_BUILD, PARTIAL, Trigger, plan_campaign
 from wheelyard.farm.graph import ImageFacts, PackageFacts, build_graph, requirement_names
-from wheelyard.farm.loading import BuildOptions
+from wheelyard.farm.loading import BuildOptions, load_build
+from wheelyard.farm.recipe_edit import recipe_variants, with_variants
 from wheelyard.farm.stages import abi_dependencies, link_farm_wheels
 from wheelyard.farm.vocab import CampaignPackageState
 from wheelyard.index.publish import publish_wheelhouse
@@ -275,21 +278,47 @@ def test_an_abi_pin_touches_packages_built_against_another_version_and_their_dep
     assert "torch" not in plan.packages[1].build_options
 
 
-def test_variants_are_added_to_gpu_packages_and_a_drop_alone_rebuilds_nothing() -> None:
+def test_a_replaced_variant_builds_the_new_one_and_drops_the_old_from_the_recipe() -> None:
     facts = {
         **FARM,
         "kernels": _facts("kernels", 5, variants=("cpu", "cu126", "cu128")),
+        "old": _facts("old", 6, variants=("cu126",)),
     }
     plan = plan_campaign(
         Trigger.parse(add_variants=["cu130"], drop_variants=["cu126"]), facts, date=DATE
     )
-    [kernels] = plan.packages
+    kernels, old = plan.packages
     assert kernels.reason == "builds cu126, cu128 but not cu130; builds cu126, which is dropped"
     assert kernels.build_options["variants"] == ["cu130"]
+    assert kernels.build_options[DROP] == ["cu126"]
+    assert kernels.build_options[KEEP] == ["cpu", "cu128", "cu130"]
+    assert NO_BUILD not in kernels.build_options
     assert kernels.estimate_seconds == pytest.approx(40.0 / 3)
-    [dropped] = plan_campaign(Trigger.parse(drop_variants=["cu126"]), facts, date=DATE).packages
-    assert dropped.state is CampaignPackageState.SKIPPED
-    assert dropped.message is not None and dropped.message.startswith("nothing to rebuild")
+    assert (old.state, old.build_options[KEEP]) == (CampaignPackageState.PENDING, ["cu130"])
+    # A drop alone changes the recipe and builds nothing; a package left without a variant is
+    # skipped.
+    dropped, old = plan_campaign(Trigger.parse(drop_variants=["cu126"]), facts, date=DATE).packages
+    assert old.state is CampaignPackageState.SKIPPED
+    assert old.message == "dropping cu126 would leave old no variant to build"
+    assert dropped.state is CampaignPackageState.PENDING
+    assert dropped.build_options[NO_BUILD] is True
+    assert dropped.build_options[KEEP] == ["cpu", "cu128"]
+    assert dropped.estimate_seconds == 0
+    # With a pin as well, the rebuild's own variant list leaves the dropped one out.
+    pinned = {
+        **facts,
+        "kernels": _facts("kernels", 5, variants=("cpu", "cu126"), build_deps={"torch": "2.9.1"}),
+    }
+    pinned["kernels"] = replace(
+        pinned["kernels"], options={**pinned["kernels"].options, "variants": ["cpu", "cu126"]}
+    )
+    trigger = Trigger.parse(drop_variants=["cu126"], pins=["torch==2.14.*"])
+    [rebuilt] = [
+        p for p in plan_campaign(trigger, pinned, date=DATE).packages if p.name == "kernels"
+    ]
+    assert rebuilt.build_options["variants"] == ["cpu"]
+    assert rebuilt.build_options[DROP] == ["cu126"]
+    assert NO_BUILD not in rebuilt.build_options
 
 
 def test_only_narrows_the_campaign_but_a_pinned_package_keeps_its_dependents() -> None:
@@ -352,3 +381,26 @@ def test_the_abi_list_comes_from_the_data_directory(tmp_path: Path) -> None:
     assert abi_dependencies(tmp_path) == DEFAULT_ABI_DEPENDENCIES
     (tmp_path / "abi-dependencies.txt").write_text("# ours\ntorch\n\nmy-core  # a farm package\n")
     assert abi_dependencies(tmp_path) == ("torch", "my-core")
+
+
+def test_a_dropped_variant_is_written_into_the_farm_recipe_keeping_what_admins_wrote() -> None:
+    table = '# admins\n[tool.wheelyard]\npython = ["cp312"]  # one Python\nvariants = ["cpu", "cu126"]\n'
+    changed = with_variants(table, ["cpu"], why="campaign 7: cu126 dropped")
+    assert changed.startswith('# admins\n[tool.wheelyard]\npython = ["cp312"]  # one Python\n')
+    assert 'variants = ["cpu"] # campaign 7: cu126 dropped' in changed
+    assert recipe_variants(changed) == ["cpu"]
+    top_level = with_variants('python = ["cp312"]\n', ["cpu", "cu128"], why="x")
+    assert recipe_variants(top_level) == ["cpu", "cu128"]
+    assert recipe_variants(with_variants(None, ["cpu"], why="x")) == ["cpu"]
+    assert recipe_variants(None) is None
+    assert recipe_variants('python = ["cp312"]\n') is None
+    with pytest.raises(FarmError, match="farm recipe is not TOML"):
+        with_variants("variants = [", ["cpu"], why="x")
+
+
+def test_a_package_whose_recipe_dropped_a_variant_plans_without_it(tmp_path: Path) -> None:
+    project = Path(__file__).parents[2] / "examples" / "cuda-kernels"
+    recipe = tmp_path / "farm-recipe.toml"
+    recipe.write_text(with_variants(None, ["cpu", "cu128", "cu130"], why="cu126 dropped"))
+    loaded = load_build(project, BuildOptions(), farm_recipe=recipe, host=Platform.LINUX_X86_64)
+    assert [job.variant for job in loaded.units[0].plan.jobs] == ["cpu", "cu128", "cu130"]

@@ -31,6 +31,7 @@ from wheelyard.farm.campaign_workflow import RebuildCampaign
 from wheelyard.farm.db import Build, BuildJob, Database, Package, Wheel, open_database
 from wheelyard.farm.messages import BuildRequest, BuildSummary, BuildUpdate
 from wheelyard.farm.orchestrator import TemporalOrchestrator
+from wheelyard.farm.recipe_edit import recipe_variants
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.temporal_server import TemporalDevServer, free_port, start_dev_server
 from wheelyard.farm.vocab import FARM_QUEUE, BuildState
@@ -62,6 +63,7 @@ def _published(
     *,
     requires: tuple[str, ...] = (),
     build_deps: dict[str, str] | None = None,
+    variants: tuple[str, ...] = ("cpu",),
 ) -> None:
     with database.session() as session:
         package = Package(name=name)
@@ -91,28 +93,30 @@ def _published(
         )
         session.add(job)
         session.flush()
-        filename = (
-            f"{name.replace('-', '_')}-0.1.0.dev20261120-cp312-cp312-manylinux_2_35_x86_64.whl"
-        )
-        session.add(
-            Wheel(
-                build_id=build.id,
-                job_id=job.id,
-                filename=filename,
-                sha256="0" * 64,
-                size=1,
-                python="cp312",
-                tags=["manylinux_2_35_x86_64"],
-                variant="cpu",
-                published=[filename],
-                built_against={
-                    "abi": ["cp312"],
-                    "build_dependencies": {"setuptools": "84.2.1", **(build_deps or {})},
-                    "abi_dependencies": {},
-                    "requires": list(requires),
-                },
+        for variant in variants:
+            filename = (
+                f"{name.replace('-', '_')}-0.1.0.dev20261120-cp312-cp312-manylinux_2_35_x86_64"
+                f"{'' if variant == 'cpu' else '-' + variant}.whl"
             )
-        )
+            session.add(
+                Wheel(
+                    build_id=build.id,
+                    job_id=job.id,
+                    filename=filename,
+                    sha256="0" * 64,
+                    size=1,
+                    python="cp312",
+                    tags=["manylinux_2_35_x86_64"],
+                    variant=variant,
+                    published=[filename],
+                    built_against={
+                        "abi": ["cp312"],
+                        "build_dependencies": {"setuptools": "84.2.1", **(build_deps or {})},
+                        "abi_dependencies": {},
+                        "requires": list(requires),
+                    },
+                )
+            )
 
 
 def seed(database: Database) -> None:
@@ -202,10 +206,12 @@ async def farm_worker(client: Client, database: Database, builds: Builds) -> Asy
         yield
 
 
-async def start_campaign(client: Client, database: Database, concurrency: int, *pins: str) -> int:
+async def start_campaign(
+    client: Client, database: Database, concurrency: int, *pins: str, trigger: Trigger | None = None
+) -> int:
     settings = FarmSettings(data_dir=Path("/nonexistent"))
     request = campaign_service.CampaignRequest(
-        trigger=Trigger.parse(pins=pins), concurrency=concurrency, date=DATE
+        trigger=trigger or Trigger.parse(pins=pins), concurrency=concurrency, date=DATE
     )
     planned = campaign_service.plan(settings, database, request)
     campaign_id = campaign_service.record(database, planned, request, created_by=None)
@@ -363,5 +369,43 @@ def test_a_restarted_farm_worker_finishes_the_campaign_without_redoing_finished_
             "yardstream-dedup",
             "yardstream-s3",
         ]
+
+    run(temporal, scenario)
+
+
+def test_dropping_a_variant_changes_the_recipe_of_the_packages_building_it_and_builds_nothing(
+    temporal: TemporalDevServer, database: Database
+) -> None:
+    seed(database)
+    _published(database, "kernels", variants=("cpu", "cu126", "cu128"))
+    admins = "# set by the admins\npython = ['cp312']\n"
+    with database.session() as session:
+        records.set_recipe(session, "kernels", admins)
+    builds = Builds(database=database)
+
+    async def scenario(client: Client) -> None:
+        async with farm_worker(client, database, builds):
+            drop = Trigger.parse(drop_variants=["cu126"])
+            campaign_id = await start_campaign(client, database, 1, trigger=drop)
+            done = await until(database, campaign_id, lambda c: c.state == "done")
+            # The same drop again finds the recipe changed already: no new recipe version.
+            again = await start_campaign(client, database, 1, trigger=drop)
+            await until(database, again, lambda c: c.state == "done")
+        [row] = done.packages
+        assert (row.package, row.state, row.build_id) == ("kernels", "done", None)
+        assert (
+            row.message
+            == "cu126 dropped: the farm recipe builds cpu, cu128 (published wheels stay)"
+        )
+        assert builds.started == []
+        with database.session() as session:
+            package = records.package_named(session, "kernels")
+            assert package is not None
+            recipe = records.latest_recipe(session, package)
+            assert recipe is not None
+            assert recipe_variants(recipe.content) == ["cpu", "cu128"]
+            assert recipe.content.startswith(admins)
+            assert f"campaign {campaign_id}: cu126 dropped" in recipe.content
+            assert len(package.recipes) == 2
 
     run(temporal, scenario)

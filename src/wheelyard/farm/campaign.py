@@ -10,8 +10,11 @@ against (``PackageFacts``). It plans:
   farm package itself);
 - for pins, their **dependents** (transitively): a package built against a rebuilt one must be
   rebuilt too;
+- for a **dropped** variant, each package building it: its farm recipe stops listing it (a
+  recipe change, with no build unless something else touches the package; the published wheels
+  stay);
 - **skipped** packages with the reason (the builder image lacks the new interpreter, a
-  dependency is skipped, nothing to rebuild for a dropped variant);
+  dependency is skipped, dropping the variant would leave no variant);
 - each package's rebuild options and its dependencies inside the campaign, in dependency order.
 
 The plan is pure: it reads facts and returns rows; ``RebuildCampaign`` runs it.
@@ -40,6 +43,14 @@ CPU = "cpu"
 PARTIAL = "partial"
 """Key of a build's options set by a campaign rebuild of some Pythons or variants only: the
 package's full matrix (its source and options for the next campaign) is the build before."""
+DROP = "drop_variants"
+"""Key of a planned package's options: variants the campaign drops from its farm recipe before
+(or instead of) rebuilding it; ``KEEP`` holds the variants it goes on building."""
+KEEP = "keep_variants"
+NO_BUILD = "no_build"
+"""Set when the package's only change is its recipe (a dropped variant): nothing is built."""
+CAMPAIGN_KEYS = (DROP, KEEP, NO_BUILD)
+"""Keys of a planned package's options that are the campaign's, not the rebuild's."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,6 +222,7 @@ class _Touch:
     by_pin: bool = False
     pythons: list[str] = field(default_factory=list)
     variants: list[str] = field(default_factory=list)
+    drops: list[str] = field(default_factory=list)
 
 
 def _image_problem(fact: PackageFacts, python: str) -> str | None:
@@ -259,6 +271,7 @@ def _touch_variants(
                 continue
             entry = touched.setdefault(name, _Touch())
             entry.reasons.append(f"builds {variant}, which is dropped")
+            entry.drops.append(variant)
 
 
 def _touch_pins(
@@ -301,7 +314,7 @@ def _options(
         pythons = base.python + tuple(
             p for p in entry.pythons if base.python and p not in base.python
         )
-        variants = base.variants + tuple(
+        variants = tuple(v for v in base.variants if v not in entry.drops) + tuple(
             v for v in entry.variants if base.variants and v not in base.variants
         )
         torch = next((p.specifier for p in trigger.pins if p.name == "torch"), None)
@@ -368,12 +381,16 @@ def plan_campaign(
         if skip is None and skipped_deps:
             skip = f"builds against {', '.join(skipped_deps)}, which is skipped"
         options, share = _options(fact, entry, trigger, date)
-        if skip is None and not (entry.by_pin or entry.pythons or entry.variants):
-            dropped = ", ".join(v for v in trigger.drop_variants if v in fact.variants)
-            skip = (
-                f"nothing to rebuild: dropping {dropped} leaves the other variants' wheels as "
-                "they are (the published wheels stay until retention removes them)"
-            )
+        builds = entry.by_pin or bool(entry.pythons or entry.variants)
+        extra: dict[str, Any] = {} if entry.by_pin else {PARTIAL: True}
+        if entry.drops:
+            keep = sorted((fact.variants | set(entry.variants)) - set(entry.drops))
+            if not keep and skip is None:
+                skip = f"dropping {', '.join(entry.drops)} would leave {name} no variant to build"
+            extra |= {DROP: list(entry.drops), KEEP: keep}
+            if not builds:
+                extra[NO_BUILD] = True
+                share = 0.0
         planned[name] = PlannedPackage(
             name=name,
             position=position,
@@ -382,7 +399,7 @@ def plan_campaign(
             depends_on=depends_on,
             message=skip,
             base_build_id=fact.build_id,
-            build_options=options.to_json() | ({} if entry.by_pin else {PARTIAL: True}),
+            build_options=options.to_json() | extra,
             estimate_seconds=0.0 if skip else fact.seconds * share,
         )
     return CampaignPlan(trigger=trigger, packages=tuple(planned.values()), graph=graph)

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from wheelyard.errors import FarmError
 from wheelyard.farm import campaign_records, records
-from wheelyard.farm.campaign import Pin
+from wheelyard.farm.campaign import CAMPAIGN_KEYS, DROP, KEEP, NO_BUILD, Pin
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.db.models import Build
 from wheelyard.farm.messages import (
@@ -25,8 +27,10 @@ from wheelyard.farm.messages import (
     CampaignItem,
     CampaignItems,
     CampaignPackageUpdate,
+    CampaignRecipeInput,
     CampaignUpdate,
 )
+from wheelyard.farm.recipe_edit import recipe_variants, with_variants
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.vocab import BuildState, CampaignPackageState, JobState
 
@@ -62,6 +66,8 @@ class CampaignActivities:
                             state=row.state,
                             depends_on=list(row.depends_on),
                             message=row.message,
+                            drop_variants=list(row.build_options.get(DROP) or ()),
+                            build=not row.build_options.get(NO_BUILD),
                         )
                         for row in campaign.packages
                     ],
@@ -86,6 +92,37 @@ class CampaignActivities:
 
         await asyncio.to_thread(write)
 
+    @activity.defn(name="apply_campaign_recipe")
+    async def apply_campaign_recipe(self, target: CampaignRecipeInput) -> str:
+        """Drop the campaign's dropped variants from the package's farm recipe (a new recipe
+        version; none when the latest already builds just the kept variants). Returns what
+        changed, for the package's row."""
+        return await asyncio.to_thread(self._apply_recipe, target)
+
+    def _apply_recipe(self, target: CampaignRecipeInput) -> str:
+        with self.database.session() as session:
+            row = campaign_records.campaign_package(session, target.campaign_id, target.package)
+            dropped = [str(v) for v in row.build_options.get(DROP) or ()]
+            keep = [str(v) for v in row.build_options.get(KEEP) or ()]
+            package = records.package_named(session, target.package)
+            if package is None:
+                raise ValueError(f"{target.package} is not a farm package")
+            latest = records.latest_recipe(session, package)
+            current = latest.content if latest else None
+            summary = (
+                f"{', '.join(dropped)} dropped: the farm recipe builds {', '.join(keep)} "
+                "(published wheels stay)"
+            )
+            if recipe_variants(current) == keep:
+                return summary
+            why = f"campaign {target.campaign_id}: {', '.join(dropped)} dropped"
+            try:
+                content = with_variants(current, keep, why=why)
+            except FarmError as exc:
+                raise ApplicationError(str(exc), non_retryable=True) from exc
+            records.set_recipe(session, target.package, content)
+            return summary
+
     @activity.defn(name="start_campaign_build")
     async def start_campaign_build(self, start: CampaignBuildInput) -> BuildRequest:
         """The build row of the package's rebuild (once per attempt) and its request."""
@@ -108,7 +145,7 @@ class CampaignActivities:
                     source_kind=base.source_kind,
                     source=base.source,
                     ref=base.ref,
-                    options=dict(row.build_options),
+                    options={k: v for k, v in row.build_options.items() if k not in CAMPAIGN_KEYS},
                     submitted_by=campaign.created_by,
                 )
                 row.build_id = build.id
@@ -185,6 +222,7 @@ def campaign_activities(activities: CampaignActivities) -> list[Callable[..., An
         activities.load_campaign,
         activities.record_campaign,
         activities.record_campaign_package,
+        activities.apply_campaign_recipe,
         activities.start_campaign_build,
         activities.finish_campaign_build,
     ]

@@ -5,8 +5,10 @@ published, then - when a slot is free (``concurrency``) and the campaign is not 
 rebuild as a child ``BuildPackage`` workflow (the farm's usual build: fetch, plan, build on the
 job's queue, verify, publish). A failed package does not stop the others: packages that do not
 depend on it go on; those that do show ``waiting-for-dependencies`` with its name until it is
-retried (``retry`` signal) and published. When nothing can go on the campaign is ``stalled``;
-when every package is done or skipped, ``done``.
+retried (``retry`` signal) and published. A package building a dropped variant first gets a farm
+recipe without it (``apply_campaign_recipe``); when that is its only change, it is done then.
+When nothing can go on the campaign is ``stalled``; when every package is done or skipped,
+``done``.
 
 The state lives in Temporal's history, so a farm stopped in the middle of a campaign resumes it
 where it was: finished rebuilds are not started again, a running one is retried by Temporal.
@@ -35,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         CampaignItem,
         CampaignItems,
         CampaignPackageUpdate,
+        CampaignRecipeInput,
         CampaignSummary,
         CampaignUpdate,
     )
@@ -238,6 +241,15 @@ class RebuildCampaign:
         name = item.package
         if self._states[name] is CampaignPackageState.DONE:
             return
+        if item.drop_variants:
+            changed: str = await self._activity(
+                "apply_campaign_recipe",
+                CampaignRecipeInput(campaign_id=self._campaign_id, package=name),
+                str,
+            )
+            if not item.build:
+                await self._set(name, CampaignPackageState.DONE, message=changed)
+                return
         attempt = 0
         while True:
             while True:

@@ -196,6 +196,16 @@ class CampaignItem:
     state: str
     depends_on: list[str] = field(default_factory=list)
     message: str | None = None
+    drop_variants: list[str] = field(default_factory=list)
+    """Variants to drop from the package's farm recipe before its rebuild."""
+    build: bool = True
+    """False when the recipe change is all there is to do."""
+
+
+@dataclass(kw_only=True)
+class CampaignRecipeInput:
+    campaign_id: int
+    package: str
 
 
 @dataclass(kw_only=True)
