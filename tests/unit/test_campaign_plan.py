@@ -29,6 +29,7 @@ from wheelyard.farm.stages import abi_dependencies, link_farm_wheels
 from wheelyard.farm.vocab import CampaignPackageState
 from wheelyard.index.publish import publish_wheelhouse
 from wheelyard.index.store import FileStore
+from wheelyard.wheel.linkage import linkage_of
 
 DATE = dt.date(2026, 11, 21)
 
@@ -104,6 +105,7 @@ def test_built_against_names_interpreter_image_toolkit_dependencies_and_librarie
         image=image,
         build_dependencies={"torch": "2.9.1", "setuptools": "80.9.0"},
         abi_dependencies=("torch", "numpy"),
+        contents=linkage_of(wheel),
     )
     assert against["python"] == "cp312"
     assert against["interpreter"] == ["cp312"]
@@ -130,6 +132,8 @@ def test_built_against_names_interpreter_image_toolkit_dependencies_and_librarie
         "demo/_ext.cpython-312-x86_64-linux-gnu.so",
         "demo.libs/libfoo-1a2b3c.so.1",
     }
+    bare = built_against(wheel, image=image, build_dependencies={})
+    assert "shared_libraries" not in bare  # no reader handed in: the build does not look inside
 
 
 def test_runtime_requirements_leave_out_extras() -> None:

@@ -57,6 +57,10 @@ class JobSettings:
     ``built_against.abi_dependencies``); every build dependency's version is recorded anyway."""
     build_tag: str | None = None
     """A wheel build tag every wheel of the job gets (a rebuild of a published version)."""
+    contents: Callable[[Path], Mapping[str, Any]] | None = None
+    """Reads what a built wheel's own files say (requirements, ELF ``DT_NEEDED`` libraries) for
+    its ``built_against``: ``wheel.linkage.linkage_of``, handed in by the caller (the build
+    layer does not read wheels' insides). None: those fields are left out."""
 
 
 def image_interpreters(image: ImageInfo) -> tuple[str, ...] | None:
@@ -232,6 +236,11 @@ def _with_built_against(
                 image=image,
                 build_dependencies=dependencies.get(wheel.python, {}),
                 abi_dependencies=settings.abi_dependencies,
+                contents=(
+                    settings.contents(settings.output / wheel.path)
+                    if settings.contents is not None
+                    else None
+                ),
             ),
         )
         for wheel in wheels

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import hashlib
 import json
 import os
 import re
 import tempfile
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,9 +14,6 @@ from typing import Any
 
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
-
-from wheelyard.errors import WheelError
-from wheelyard.wheel.elf import is_elf, read_elf
 
 RECORD_SCHEMA = "wheelyard.build-record/1"
 
@@ -228,55 +222,25 @@ def _toolkit(labels: Mapping[str, str]) -> dict[str, str]:
     return pairs
 
 
-def _wheel_contents(path: Path) -> tuple[list[str], dict[str, list[str]], list[str]]:
-    """(Requires-Dist, ELF file -> DT_NEEDED, libraries bundled by auditwheel) of a wheel."""
-    requires: list[str] = []
-    needs: dict[str, list[str]] = {}
-    bundled: list[str] = []
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                name = info.filename
-                if name.endswith(".dist-info/METADATA"):
-                    message = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(
-                        archive.read(info)
-                    )
-                    requires = [str(r) for r in message.get_all("Requires-Dist") or ()]
-                    continue
-                if info.is_dir() or info.file_size < 4:
-                    continue
-                if not (name.endswith(".so") or ".so." in name or name.endswith(".pyd")):
-                    continue
-                data = archive.read(info)
-                if not is_elf(data):
-                    continue
-                if ".libs/" in name:
-                    bundled.append(name.rsplit("/", 1)[-1])
-                needs[name] = list(read_elf(data, where=f"{path.name}:{name}").needed)
-    except (OSError, zipfile.BadZipFile, WheelError):
-        return requires, needs, bundled
-    return requires, needs, bundled
-
-
 def built_against(
     wheel: Path,
     *,
     image: Mapping[str, Any],
     build_dependencies: Mapping[str, str],
     abi_dependencies: Iterable[str] = DEFAULT_ABI_DEPENDENCIES,
+    contents: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What ``wheel`` was built against, for deciding what a change of toolchain, interpreter
     or ABI-carrying dependency touches.
 
     ``image`` is the job record's image entry (ref, id, digest, labels); ``build_dependencies``
     the versions pypa/build installed for this wheel's Python (``build_dependencies_from_log``).
-    The shared libraries come from the ``DT_NEEDED`` entries of every ELF file in the wheel;
-    ``bundled`` lists those auditwheel copied into the wheel (``<pkg>.libs/``).
+    ``contents`` is what the wheel's own files say - ``requires``, ``shared_libraries`` (the
+    ``DT_NEEDED`` entries of its ELF files), ``bundled_libraries``, ``elf_needed`` - as read by
+    ``wheel.linkage.linkage_of``, which the caller hands in (``JobSettings.contents``).
     """
     _, _, _, tags = parse_wheel_filename(wheel.name)
     ordered = sorted(tags, key=str)
-    requires, needs, bundled = _wheel_contents(wheel)
-    external = sorted({lib for libs in needs.values() for lib in libs} - set(bundled))
     wanted = {str(canonicalize_name(n)) for n in abi_dependencies}
     labels = image.get("labels") or {}
     return {
@@ -293,8 +257,5 @@ def built_against(
         "toolkit": _toolkit(labels),
         "build_dependencies": dict(sorted(build_dependencies.items())),
         "abi_dependencies": {k: v for k, v in sorted(build_dependencies.items()) if k in wanted},
-        "requires": requires,
-        "shared_libraries": external,
-        "bundled_libraries": sorted(bundled),
-        "elf_needed": dict(sorted(needs.items())),
+        **(contents or {}),
     }

@@ -37,6 +37,7 @@ from wheelyard.plan import Job, make_plan
 from wheelyard.plan.host import host_platform
 from wheelyard.verify.report import WheelReport
 from wheelyard.version import check_build_tag, commit_date
+from wheelyard.wheel.linkage import linkage_of
 
 DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
 
@@ -319,6 +320,7 @@ def build_command(
                 timeout=timeout,
                 compiler_cache=None if no_compiler_cache else compiler_cache,
                 build_tag=build_tag,
+                contents=linkage_of,
             ),
             date=day,
             host=host,

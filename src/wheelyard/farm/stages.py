@@ -51,6 +51,7 @@ from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
 from wheelyard.verify.gpu_detect import detect_gpus
 from wheelyard.verify.report import Check, WheelReport
 from wheelyard.wheel.convert import WheelKind
+from wheelyard.wheel.linkage import linkage_of
 
 ABI_DEPENDENCIES_FILE = "abi-dependencies.txt"
 INDEX_DIR = "index"
@@ -212,6 +213,7 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
             find_links=linked > 0,
             abi_dependencies=abi_dependencies(env.data_dir),
             build_tag=stage.build_tag,
+            contents=linkage_of,
         ),
         date=dt.date.fromisoformat(stage.date),
         host=host_platform(),
