@@ -195,3 +195,19 @@ def run(
             log_path=str(log_path) if log_path else None,
         )
     return result
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists (even as another user's) and is not a zombie,
+    which no longer holds files or ports and only waits for its parent to reap it."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]

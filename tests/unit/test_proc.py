@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -41,3 +44,19 @@ def test_a_descendant_outside_the_group_does_not_keep_us_reading() -> None:
     result = proc.run(["bash", "-c", "setsid sleep 30 & echo done"])
     assert result.output == "done"
     assert time.monotonic() - started < 15
+
+
+def test_a_process_is_alive_until_it_exits_even_before_it_is_reaped() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    assert proc.process_alive(child.pid)
+    assert child.stdin is not None
+    child.stdin.close()
+    deadline = time.monotonic() + 10
+    while proc.process_alive(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not proc.process_alive(child.pid)  # a zombie until waited for
+    assert child.poll() == 0
+    assert not proc.process_alive(child.pid)
+    assert proc.process_alive(os.getpid())

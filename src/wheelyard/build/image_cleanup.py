@@ -16,6 +16,7 @@ from pathlib import Path
 
 from wheelyard.build.engine import ContainerEngine
 from wheelyard.build.image_recipe import LABEL_BUILDER
+from wheelyard.proc import process_alive
 
 LABEL_ROLE = "dev.wheelyard.role"
 LABEL_PID = "dev.wheelyard.pid"
@@ -40,15 +41,8 @@ def build_labels() -> dict[str, str]:
 
 
 def alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Whether the process that labelled a container, tag or folder still runs (this one does)."""
+    return pid == os.getpid() or process_alive(pid)
 
 
 def remove_strays(engine: ContainerEngine, *, work_root: Path) -> list[str]:

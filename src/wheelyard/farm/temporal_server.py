@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from wheelyard.errors import FarmError
+from wheelyard.proc import process_alive
 
 START_TIMEOUT = 60.0
 STOP_GRACE = 15.0
@@ -85,20 +86,6 @@ def servers_of(db_file: Path) -> list[int]:
     return sorted(found)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    with contextlib.suppress(OSError):
-        # A zombie (exited, not yet reaped by its parent) no longer holds the file or port.
-        return stat.read_text().rpartition(")")[2].split()[0] != "Z"
-    return True
-
-
 def stop_orphaned_servers(db_file: Path, grace: float = STOP_GRACE) -> list[int]:
     """Stop every dev server still using ``db_file`` (a killed farm's); returns their pids."""
     pids = servers_of(db_file)
@@ -106,16 +93,16 @@ def stop_orphaned_servers(db_file: Path, grace: float = STOP_GRACE) -> list[int]
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(process_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     for pid in pids:
-        if _alive(pid):
+        if process_alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + grace
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+    while any(process_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-    still = [p for p in pids if _alive(p)]
+    still = [p for p in pids if process_alive(p)]
     if still:
         raise FarmError(
             f"a Temporal dev server left by a stopped farm (pid {', '.join(map(str, still))}) "
