@@ -4,6 +4,7 @@ campaign planning: which packages a trigger touches, their dependents, skips, or
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import subprocess
 import zipfile
@@ -17,6 +18,8 @@ from wheelyard.build.record import (
     DEFAULT_ABI_DEPENDENCIES,
     build_dependencies_from_log,
     built_against,
+    variant_folders,
+    wheels_per_package,
 )
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import Platform
@@ -408,3 +411,38 @@ def test_a_package_whose_recipe_dropped_a_variant_plans_without_it(tmp_path: Pat
     recipe.write_text(with_variants(None, ["cpu", "cu128", "cu130"], why="cu126 dropped"))
     loaded = load_build(project, BuildOptions(), farm_recipe=recipe, host=Platform.LINUX_X86_64)
     assert [job.variant for job in loaded.units[0].plan.jobs] == ["cpu", "cu128", "cu130"]
+
+
+def test_a_build_records_wheels_are_grouped_per_package_for_the_gate(tmp_path: Path) -> None:
+    """What the build gate of the CLI and the farm's verify stage both read from a record."""
+    record = tmp_path / "build-record.json"
+    record.write_text(
+        json.dumps(
+            {
+                "jobs": [
+                    {
+                        "package": "yardstream",
+                        "job": {"variant": "cpu"},
+                        "wheels": [{"path": "cpu/yardstream-1-cp312.whl"}],
+                    },
+                    {
+                        "package": "yardstream-s3",
+                        "job": {"variant": "cpu"},
+                        "wheels": [
+                            {"path": "cpu/yardstream_s3-1-cp312.whl"},
+                            {"path": "cpu/yardstream_s3-1-cp313.whl"},
+                        ],
+                    },
+                    {"package": "kernels", "job": {"variant": "cu130"}, "wheels": []},
+                ]
+            }
+        )
+    )
+    assert wheels_per_package(record) == {
+        "yardstream": [tmp_path / "cpu/yardstream-1-cp312.whl"],
+        "yardstream-s3": [
+            tmp_path / "cpu/yardstream_s3-1-cp312.whl",
+            tmp_path / "cpu/yardstream_s3-1-cp313.whl",
+        ],
+    }
+    assert variant_folders(record) == ((tmp_path / "cpu").resolve(), (tmp_path / "cu130").resolve())

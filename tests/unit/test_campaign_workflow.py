@@ -262,7 +262,16 @@ def test_a_failed_package_blocks_only_its_dependents_and_a_retry_resumes_the_cam
             campaign_id = await start_campaign(
                 client, database, 2, "yardstream==0.1.0.dev20261121", "numpy==2.3.*"
             )
-            stalled = await until(database, campaign_id, lambda c: c.state == "stalled")
+            # The rows are written by activities one at a time: the campaign may read "stalled"
+            # a moment before its waiting packages have recorded their failed blocker.
+            stalled = await until(
+                database,
+                campaign_id,
+                lambda c: (
+                    c.state == "stalled"
+                    and all(b == "yardstream (failed)" for s, b in states(c).values() if b)
+                ),
+            )
             assert states(stalled) == {
                 "hello-c": ("done", None),
                 "yardstream": ("failed", None),

@@ -178,6 +178,28 @@ def annotate_wheels(path: Path, verdicts: dict[str, dict[str, Any]]) -> int:
     return count
 
 
+def wheels_per_package(record_path: Path) -> dict[str, list[Path]]:
+    """The wheels a build record lists, per package (in the record's order), as paths below
+    the record's folder."""
+    data = json.loads(record_path.read_text(encoding="utf-8"))
+    found: dict[str, list[Path]] = {}
+    for job in data.get("jobs", []):
+        for wheel in job.get("wheels", []):
+            found.setdefault(str(job.get("package")), []).append(
+                record_path.parent / str(wheel["path"])
+            )
+    return found
+
+
+def variant_folders(record_path: Path) -> tuple[Path, ...]:
+    """``<output>/<variant>`` of every job of a build record: where the wheels one package of
+    the build installs from another (a plugin's tests need the core) are found."""
+    data = json.loads(record_path.read_text(encoding="utf-8"))
+    return tuple(
+        sorted({(record_path.parent / str(j["job"]["variant"])).resolve() for j in data["jobs"]})
+    )
+
+
 def build_dependencies_from_log(text: str) -> dict[str, dict[str, str]]:
     """Each Python's build-time dependency versions, from a cibuildwheel log.
 

@@ -10,7 +10,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich import filesize
@@ -22,7 +22,13 @@ from wheelyard.build.image import builder_image
 from wheelyard.build.job import JobSettings
 from wheelyard.build.package import RECORD_NAME, BuildCallbacks, PackageBuild, build_packages
 from wheelyard.build.progress import Event, EventKind
-from wheelyard.build.record import BuildRecord, JobRecord, annotate_wheels
+from wheelyard.build.record import (
+    BuildRecord,
+    JobRecord,
+    annotate_wheels,
+    variant_folders,
+    wheels_per_package,
+)
 from wheelyard.build.source import is_sdist, unpack_sdist
 from wheelyard.build.steps import StepEvent, StepState
 from wheelyard.catalog.model import Catalog
@@ -178,7 +184,6 @@ def _package_builds(
 
 
 def _verify_gate(
-    record: BuildRecord,
     output: Path,
     units: list[PackageBuild],
     reporter: Reporter | None,
@@ -187,43 +192,33 @@ def _verify_gate(
     wheel's verdict in the build record. Returns the reports of the wheels that failed."""
     # Imported here: the gate's dependencies are only loaded when a build produced wheels.
     from wheelyard.cli.verify_cmd import interpreters_from
-    from wheelyard.verify import VerifyOptions, verify_wheels, with_recipe
+    from wheelyard.verify import VerifyOptions, verify_packages
 
-    interpreters = interpreters_from(None)
-    find_links = tuple(sorted({(output / j.job["variant"]).resolve() for j in record.jobs}))
+    record_path = output / RECORD_NAME
     index_url = os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or None
-    verdicts: dict[str, dict[str, Any]] = {}
-    failed: list[WheelReport] = []
-    for unit in units:
-        paths = [
-            output / wheel.path
-            for job in record.jobs
-            if job.package == unit.loaded.project_name
-            for wheel in job.wheels
-        ]
-        if not paths:
-            continue
-        options = with_recipe(
-            VerifyOptions(interpreters=interpreters, find_links=find_links, index_url=index_url),
-            unit.loaded,
-        )
+    options = VerifyOptions(
+        interpreters=interpreters_from(None),
+        find_links=variant_folders(record_path),
+        index_url=index_url,
+    )
 
-        def progress(report: WheelReport) -> None:
-            if reporter is not None:
-                style = "green" if report.ok else "red"
-                reporter.line(
-                    f"  verify {escape(report.filename)}: [{style}]{report.status}[/]"
-                    f" ({report.seconds:.1f} s)"
-                )
+    def progress(report: WheelReport) -> None:
+        if reporter is not None:
+            style = "green" if report.ok else "red"
+            reporter.line(
+                f"  verify {escape(report.filename)}: [{style}]{report.status}[/]"
+                f" ({report.seconds:.1f} s)"
+            )
 
-        report = verify_wheels(paths, options=options, progress=progress)
-        for wheel in report.wheels:
-            verdicts[wheel.filename] = wheel.verdict()
-            if not wheel.ok:
-                failed.append(wheel)
-    if verdicts:
-        annotate_wheels(output / RECORD_NAME, verdicts)
-    return failed
+    reports = verify_packages(
+        wheels_per_package(record_path),
+        [unit.loaded for unit in units],
+        options=options,
+        progress=progress,
+    )
+    if reports:
+        annotate_wheels(record_path, {r.filename: r.verdict() for r in reports})
+    return [r for r in reports if not r.ok]
 
 
 def build_command(
@@ -335,7 +330,7 @@ def build_command(
         # Inside the block: an unpacked sdist's smoke test must still exist.
         failed_wheels: list[WheelReport] = []
         if not no_verify and any(j.wheels for j in record.jobs):
-            failed_wheels = _verify_gate(record, output, units, None if as_json else reporter)
+            failed_wheels = _verify_gate(output, units, None if as_json else reporter)
     if as_json:
         print_json(json.loads((output / RECORD_NAME).read_text(encoding="utf-8")))
     else:

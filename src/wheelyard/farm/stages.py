@@ -37,6 +37,8 @@ from wheelyard.build.record import (
     BuildRecord,
     JobRecord,
     annotate_wheels,
+    variant_folders,
+    wheels_per_package,
 )
 from wheelyard.catalog.model import Catalog
 from wheelyard.errors import StoreError
@@ -46,7 +48,7 @@ from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
 from wheelyard.plan import Job
 from wheelyard.plan.host import host_platform
-from wheelyard.verify import Interpreter, VerifyOptions, verify_wheels, with_recipe
+from wheelyard.verify import Interpreter, VerifyOptions, verify_packages, with_recipe
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
 from wheelyard.verify.gpu_detect import detect_gpus
 from wheelyard.verify.report import Check, WheelReport
@@ -276,46 +278,36 @@ def run_verify(stage: StageInput, env: WorkerEnvironment, progress: Progress) ->
     """The verification gate on the job's wheels; each verdict goes into its build record."""
     started = time.monotonic()
     loaded = _load(stage, env)
-    output = env.data_dir / stage.output
-    entries = _record_wheels(output)
-    find_links = tuple(
-        sorted({(output / str(e["job"]["job"]["variant"])).resolve() for e in entries.values()})
+    record_path = env.data_dir / stage.output / RECORD_NAME
+    options = VerifyOptions(
+        interpreters=env.interpreters,
+        find_links=variant_folders(record_path),
+        index_url=env.index_url,
     )
-    verdicts: dict[str, dict[str, Any]] = {}
-    failed: list[str] = []
-    for unit in loaded.units:
-        paths = [
-            output / str(e["wheel"]["path"])
-            for e in entries.values()
-            if e["job"].get("package") == unit.loaded.project_name
-        ]
-        if not paths:
-            continue
-        options = with_recipe(
-            VerifyOptions(
-                interpreters=env.interpreters, find_links=find_links, index_url=env.index_url
-            ),
-            unit.loaded,
-        )
 
-        def on_wheel(report: WheelReport) -> None:
-            progress({"step": "verify", "wheel": report.filename, "status": str(report.status)})
+    def on_wheel(report: WheelReport) -> None:
+        progress({"step": "verify", "wheel": report.filename, "status": str(report.status)})
 
-        report = verify_wheels(paths, options=options, progress=on_wheel)
-        for wheel in report.wheels:
-            verdicts[wheel.filename] = wheel.verdict()
-            if not wheel.ok:
-                first = wheel.failures[0] if wheel.failures else None
-                failed.append(
-                    f"{wheel.filename}: {first.label}: {first.message}" if first else wheel.filename
-                )
-    if verdicts:
-        annotate_wheels(output / RECORD_NAME, verdicts)
+    reports = verify_packages(
+        wheels_per_package(record_path),
+        [unit.loaded for unit in loaded.units],
+        options=options,
+        progress=on_wheel,
+    )
+    if reports:
+        annotate_wheels(record_path, {r.filename: r.verdict() for r in reports})
+    failed = []
+    for report in reports:
+        if not report.ok:
+            first = report.failures[0] if report.failures else None
+            failed.append(
+                f"{report.filename}: {first.label}: {first.message}" if first else report.filename
+            )
     return StageResult(
         job_id=stage.job_id,
         status="failed" if failed else "succeeded",
         message="; ".join(failed) or None,
-        wheels=_wheels_of_record(output, env.data_dir),
+        wheels=_wheels_of_record(record_path.parent, env.data_dir),
         seconds=time.monotonic() - started,
     )
 
@@ -324,18 +316,13 @@ def run_smoke(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
     """The GPU smoke stage on the job's wheels, on a machine with a GPU."""
     started = time.monotonic()
     loaded = _load(stage, env)
-    output = env.data_dir / stage.output
-    entries = _record_wheels(output)
+    wheels = wheels_per_package(env.data_dir / stage.output / RECORD_NAME)
     inventory = detect_gpus(override=env.detect_file)
     progress({"step": "gpu", "present": inventory.present})
     failed: list[str] = []
     no_gpu = False
     for unit in loaded.units:
-        paths = [
-            output / str(e["wheel"]["path"])
-            for e in entries.values()
-            if e["job"].get("package") == unit.loaded.project_name
-        ]
+        paths = wheels.get(unit.loaded.project_name)
         if not paths:
             continue
         options = with_recipe(

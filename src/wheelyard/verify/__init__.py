@@ -4,7 +4,7 @@ The build gate calls :func:`verify_wheels`; a wheel whose :class:`WheelReport` i
 is not eligible for publishing.
 """
 
-from wheelyard.verify.gate import find_wheels, verify_wheel, verify_wheels
+from wheelyard.verify.gate import find_wheels, verify_packages, verify_wheel, verify_wheels
 from wheelyard.verify.interpreters import Interpreter, discover_interpreters, query_interpreter
 from wheelyard.verify.options import SmokeTest, VerifyOptions, with_recipe
 from wheelyard.verify.report import (
@@ -31,6 +31,7 @@ __all__ = [
     "discover_interpreters",
     "find_wheels",
     "query_interpreter",
+    "verify_packages",
     "verify_wheel",
     "verify_wheels",
     "with_recipe",

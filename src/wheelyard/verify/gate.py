@@ -14,11 +14,12 @@ from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 
+from wheelyard.config.load import LoadedRecipe
 from wheelyard.errors import VerifyError, WheelError
 from wheelyard.verify.imports import import_all, wheel_modules
 from wheelyard.verify.install import install
 from wheelyard.verify.interpreters import host_platforms, select_targets
-from wheelyard.verify.options import VerifyOptions
+from wheelyard.verify.options import VerifyOptions, with_recipe
 from wheelyard.verify.platform_tag import check_platform
 from wheelyard.verify.report import (
     Check,
@@ -216,3 +217,22 @@ def verify_wheels(
         if progress is not None:
             progress(report)
     return VerifyReport(wheels=tuple(reports), seconds=time.monotonic() - started)
+
+
+def verify_packages(
+    wheels: Mapping[str, Sequence[Path]],
+    recipes: Iterable[LoadedRecipe],
+    *,
+    options: VerifyOptions,
+    progress: Progress | None = None,
+) -> tuple[WheelReport, ...]:
+    """The gate of a build of one or more packages: each package's wheels (``wheels``, by
+    project name) verified with ``options`` plus its own recipe's smoke test and optional
+    modules. Packages without wheels are passed over."""
+    reports: list[WheelReport] = []
+    for loaded in recipes:
+        paths = wheels.get(loaded.project_name) or ()
+        if paths:
+            package = with_recipe(options, loaded)
+            reports += verify_wheels(paths, options=package, progress=progress).wheels
+    return tuple(reports)
