@@ -5,16 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from wheelyard.errors import FarmDatabaseError, FarmNotFoundError, FarmRequestError
 from wheelyard.farm import records
-from wheelyard.farm.db import ApiToken, Base, Database, open_database
+from wheelyard.farm.db import ApiToken, Base, Build, Database, open_database
 from wheelyard.farm.db.engine import alembic_config, normalise_url
 from wheelyard.farm.messages import (
     BuildUpdate,
@@ -82,6 +84,21 @@ def test_an_unusable_url_is_a_database_error(tmp_path: Path) -> None:
         open_database("postgresql://nobody@127.0.0.1:1/none")
 
 
+def _new_build(
+    session: Session, package: str = "hello-c", *, options: dict[str, Any] | None = None
+) -> Build:
+    """A submitted build of a path source (what the tests below start from)."""
+    return records.create_build(
+        session,
+        package=package,
+        source_kind="path",
+        source=f"/src/{package}",
+        ref=None,
+        options=options or {},
+        submitted_by=None,
+    )
+
+
 def _plan() -> PlanResult:
     return PlanResult(
         package="hello-c",
@@ -117,15 +134,7 @@ def test_a_build_goes_through_its_states_and_a_retry_never_duplicates_wheels(
     db: Database,
 ) -> None:
     with db.session() as session:
-        build = records.create_build(
-            session,
-            package="Hello-C",
-            source_kind="path",
-            source="/src/hello-c",
-            ref=None,
-            options={"python": ["cp312"]},
-            submitted_by=None,
-        )
+        build = _new_build(session, "Hello-C", options={"python": ["cp312"]})
         build_id = build.id
         assert build.workflow_id == f"build-{build_id}"
         assert build.state == "queued"
@@ -185,15 +194,7 @@ def test_a_build_goes_through_its_states_and_a_retry_never_duplicates_wheels(
 
 def test_finishing_a_build_closes_its_unfinished_jobs(db: Database) -> None:
     with db.session() as session:
-        build = records.create_build(
-            session,
-            package="hello-c",
-            source_kind="path",
-            source="/x",
-            ref=None,
-            options={},
-            submitted_by=None,
-        )
+        build = _new_build(session)
         records.record_plan(session, build.id, _plan(), plan_json={}, cost=None)
         records.update_build(
             session, BuildUpdate(build_id=build.id, state="cancelled", message="cancelled")
@@ -274,15 +275,7 @@ def test_totals_count_minutes_saved_from_published_builds(db: Database) -> None:
     }
     with db.session() as session:
         for state in ("published", "failed"):
-            build = records.create_build(
-                session,
-                package="hello-c",
-                source_kind="path",
-                source="/x",
-                ref=None,
-                options={},
-                submitted_by=None,
-            )
+            build = _new_build(session)
             build.cost = cost
             build.state = state
     with db.session() as session:
@@ -294,15 +287,7 @@ def test_totals_count_minutes_saved_from_published_builds(db: Database) -> None:
 def test_a_rebuild_of_a_published_version_takes_the_next_build_tag(db: Database) -> None:
     def build(version: str, wheel: str | None, *, published: bool, tag: str | None = None) -> int:
         with db.session() as session:
-            row = records.create_build(
-                session,
-                package="hello-c",
-                source_kind="path",
-                source="/src/hello-c",
-                ref=None,
-                options={"rebuild": True},
-                submitted_by=None,
-            )
+            row = _new_build(session, options={"rebuild": True})
             plan = replace(_plan(), version=version, build_tag=tag)
             records.record_plan(session, row.id, plan, plan_json={}, cost=None)
             if wheel is not None:
