@@ -86,23 +86,22 @@ def servers_of(db_file: Path) -> list[int]:
     return sorted(found)
 
 
+def _signal_and_wait(pids: list[int], sig: signal.Signals, grace: float) -> list[int]:
+    """Send ``sig`` to ``pids``; the ones still running after ``grace`` seconds."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+    deadline = time.monotonic() + grace
+    while (alive := [p for p in pids if process_alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive
+
+
 def stop_orphaned_servers(db_file: Path, grace: float = STOP_GRACE) -> list[int]:
     """Stop every dev server still using ``db_file`` (a killed farm's); returns their pids."""
     pids = servers_of(db_file)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while any(process_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in pids:
-        if process_alive(pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + grace
-    while any(process_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    still = [p for p in pids if process_alive(p)]
+    still = _signal_and_wait(pids, signal.SIGTERM, grace)
+    still = _signal_and_wait(still, signal.SIGKILL, grace)
     if still:
         raise FarmError(
             f"a Temporal dev server left by a stopped farm (pid {', '.join(map(str, still))}) "
