@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from farm_rows import new_build, planned
 from wheelyard.farm import records
 from wheelyard.farm.api import ServiceContext, create_app
 from wheelyard.farm.db import open_database
 from wheelyard.farm.messages import (
     BuildUpdate,
-    JobSpec,
     JobUpdate,
-    PlanResult,
     ScheduledBuild,
     StageResult,
     WheelResult,
@@ -48,27 +47,14 @@ class NoOrchestrator:
         raise AssertionError("the dashboard test schedules nothing")
 
 
+SOURCE = "https://example.org/cuda-kernels.git"
+
+
 def _record_farm(settings: FarmSettings) -> int:
     """A cuda-kernels build: cpu and cu128 done, cu130 failed on cp313, cu126 still building."""
     database = open_database(settings.database_url)
     variants = ["cpu", "cu126", "cu128", "cu130"]
-    plan = PlanResult(
-        package="cuda-kernels",
-        version="0.1.0.dev20261120",
-        channel="nightly",
-        jobs=[
-            JobSpec(
-                job_id=f"linux-x86_64-{v}",
-                variant=v,
-                platform="linux-x86_64",
-                pythons=PYTHONS,
-                build_queue="linux-x86_64-cpu",
-                test_queue="linux-x86_64-cuda" if v != "cpu" else "linux-x86_64-cpu",
-                gpu_test=v != "cpu",
-            )
-            for v in variants
-        ],
-    )
+    plan = planned("cuda-kernels", variants=variants, pythons=PYTHONS)
     cost = {
         "scenarios": {
             "fan-out": {"runner_minutes": 372.0, "gpu_minutes": 279.0},
@@ -76,15 +62,7 @@ def _record_farm(settings: FarmSettings) -> int:
         }
     }
     with database.session() as session:
-        old = records.create_build(
-            session,
-            package="cuda-kernels",
-            source_kind="git",
-            source="https://example.org/cuda-kernels.git",
-            ref="main",
-            options={},
-            submitted_by=None,
-        )
+        old = new_build(session, "cuda-kernels", source_kind="git", source=SOURCE, ref="main")
         old.cost = cost
         records.record_plan(session, old.id, plan, plan_json={}, cost=cost)
         for job in plan.jobs:
@@ -92,15 +70,7 @@ def _record_farm(settings: FarmSettings) -> int:
                 session, JobUpdate(build_id=old.id, job_id=job.job_id, state="succeeded")
             )
         records.update_build(session, BuildUpdate(build_id=old.id, state="published"))
-        build = records.create_build(
-            session,
-            package="cuda-kernels",
-            source_kind="git",
-            source="https://example.org/cuda-kernels.git",
-            ref="main",
-            options={},
-            submitted_by=None,
-        )
+        build = new_build(session, "cuda-kernels", source_kind="git", source=SOURCE, ref="main")
         build_id = build.id
         records.record_plan(session, build_id, plan, plan_json={}, cost=cost)
         records.update_build(session, BuildUpdate(build_id=build_id, state="building"))

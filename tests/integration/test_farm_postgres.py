@@ -19,6 +19,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from farm_rows import new_build
 from wheelyard.farm import records
 from wheelyard.farm.db.engine import alembic_config, open_database
 from wheelyard.farm.db.models import Base
@@ -81,14 +82,13 @@ def test_migrations_reach_head_and_match_the_models(postgres_url: str) -> None:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
         with database.session() as session:
-            build = records.create_build(
+            build = new_build(
                 session,
-                package="Hello_C",
+                "Hello_C",
                 source_kind="git",
                 source="https://example.org/hello.git",
                 ref="main",
                 options={"python": ["cp312"]},
-                submitted_by=None,
             )
             build_id = build.id
         with database.session() as session:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from farm_rows import new_build, planned
 from wheelyard.farm import records
 from wheelyard.farm.api import ServiceContext, create_app
 from wheelyard.farm.api.simple_index import negotiate
@@ -319,35 +320,9 @@ def test_openapi_documents_the_operations(farm: Farm) -> None:
 
 
 def _recorded_build(farm: Farm, state: str = "building") -> int:
-    from wheelyard.farm.messages import JobSpec, PlanResult
-
     with farm.database.session() as session:
-        build = records.create_build(
-            session,
-            package="hello-c",
-            source_kind="git",
-            source="https://e/x",
-            ref=None,
-            options={},
-            submitted_by=None,
-        )
-        plan = PlanResult(
-            package="hello-c",
-            version="0.1.0.dev20261120",
-            channel="nightly",
-            jobs=[
-                JobSpec(
-                    job_id="linux-x86_64-cpu",
-                    variant="cpu",
-                    platform="linux-x86_64",
-                    pythons=["cp311", "cp312"],
-                    build_queue="linux-x86_64-cpu",
-                    test_queue="linux-x86_64-cpu",
-                    gpu_test=False,
-                )
-            ],
-        )
-        records.record_plan(session, build.id, plan, plan_json={}, cost=None)
+        build = new_build(session, source_kind="git", source="https://e/x")
+        records.record_plan(session, build.id, planned(), plan_json={}, cost=None)
         records.update_build(session, BuildUpdate(build_id=build.id, state=state))
         return build.id
 

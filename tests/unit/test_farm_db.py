@@ -5,24 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from farm_rows import new_build, planned
 from wheelyard.errors import FarmDatabaseError, FarmNotFoundError, FarmRequestError
 from wheelyard.farm import records
-from wheelyard.farm.db import ApiToken, Base, Build, Database, open_database
+from wheelyard.farm.db import ApiToken, Base, Database, open_database
 from wheelyard.farm.db.engine import alembic_config, normalise_url
 from wheelyard.farm.messages import (
     BuildUpdate,
-    JobSpec,
     JobUpdate,
-    PlanResult,
     StageResult,
     WheelResult,
     WorkerAnnouncement,
@@ -84,40 +81,6 @@ def test_an_unusable_url_is_a_database_error(tmp_path: Path) -> None:
         open_database("postgresql://nobody@127.0.0.1:1/none")
 
 
-def _new_build(
-    session: Session, package: str = "hello-c", *, options: dict[str, Any] | None = None
-) -> Build:
-    """A submitted build of a path source (what the tests below start from)."""
-    return records.create_build(
-        session,
-        package=package,
-        source_kind="path",
-        source=f"/src/{package}",
-        ref=None,
-        options=options or {},
-        submitted_by=None,
-    )
-
-
-def _plan() -> PlanResult:
-    return PlanResult(
-        package="hello-c",
-        version="0.1.0.dev20261120",
-        channel="nightly",
-        jobs=[
-            JobSpec(
-                job_id="linux-x86_64-cpu",
-                variant="cpu",
-                platform="linux-x86_64",
-                pythons=["cp311", "cp312"],
-                build_queue="linux-x86_64-cpu",
-                test_queue="linux-x86_64-cpu",
-                gpu_test=False,
-            )
-        ],
-    )
-
-
 def _wheel(python: str) -> WheelResult:
     return WheelResult(
         filename=f"hello_c-0.1-{python}-{python}-manylinux_2_35_x86_64.whl",
@@ -134,14 +97,14 @@ def test_a_build_goes_through_its_states_and_a_retry_never_duplicates_wheels(
     db: Database,
 ) -> None:
     with db.session() as session:
-        build = _new_build(session, "Hello-C", options={"python": ["cp312"]})
+        build = new_build(session, "Hello-C", options={"python": ["cp312"]})
         build_id = build.id
         assert build.workflow_id == f"build-{build_id}"
         assert build.state == "queued"
     with db.session() as session:
         records.update_build(session, BuildUpdate(build_id=build_id, state="building"))
-        records.record_plan(session, build_id, _plan(), plan_json={"jobs": []}, cost=None)
-        records.record_plan(session, build_id, _plan(), plan_json={"jobs": []}, cost=None)
+        records.record_plan(session, build_id, planned(), plan_json={"jobs": []}, cost=None)
+        records.record_plan(session, build_id, planned(), plan_json={"jobs": []}, cost=None)
     first = StageResult(
         job_id="linux-x86_64-cpu",
         status="succeeded",
@@ -194,8 +157,8 @@ def test_a_build_goes_through_its_states_and_a_retry_never_duplicates_wheels(
 
 def test_finishing_a_build_closes_its_unfinished_jobs(db: Database) -> None:
     with db.session() as session:
-        build = _new_build(session)
-        records.record_plan(session, build.id, _plan(), plan_json={}, cost=None)
+        build = new_build(session)
+        records.record_plan(session, build.id, planned(), plan_json={}, cost=None)
         records.update_build(
             session, BuildUpdate(build_id=build.id, state="cancelled", message="cancelled")
         )
@@ -275,7 +238,7 @@ def test_totals_count_minutes_saved_from_published_builds(db: Database) -> None:
     }
     with db.session() as session:
         for state in ("published", "failed"):
-            build = _new_build(session)
+            build = new_build(session)
             build.cost = cost
             build.state = state
     with db.session() as session:
@@ -287,8 +250,8 @@ def test_totals_count_minutes_saved_from_published_builds(db: Database) -> None:
 def test_a_rebuild_of_a_published_version_takes_the_next_build_tag(db: Database) -> None:
     def build(version: str, wheel: str | None, *, published: bool, tag: str | None = None) -> int:
         with db.session() as session:
-            row = _new_build(session, options={"rebuild": True})
-            plan = replace(_plan(), version=version, build_tag=tag)
+            row = new_build(session, options={"rebuild": True})
+            plan = replace(planned(), version=version, build_tag=tag)
             records.record_plan(session, row.id, plan, plan_json={}, cost=None)
             if wheel is not None:
                 result = StageResult(
