@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from uv import find_uv_bin
 
+from pip_client import pip_fetch
 from variant_wheelhouse import DRIVER_126, DRIVER_129_SM90, VERSION, make_wheelhouse, write_platform
 from wheelyard.catalog import load_catalog
 from wheelyard.index.publish import PublishOptions, publish_wheelhouse
@@ -64,22 +65,7 @@ def run(argv: list[str]) -> str:
 
 
 def pip_install(url: str, target: Path) -> str:
-    run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-cache-dir",
-            "--disable-pip-version-check",
-            "--pre",
-            "--target",
-            str(target),
-            "--index-url",
-            url,
-            "cuda-kernels",
-        ]
-    )
+    pip_fetch("cuda-kernels", index_url=url, target=target)
     return (target / "cuda_kernels" / "__init__.py").read_text()
 
 

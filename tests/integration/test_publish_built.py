@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from pip_client import pip_fetch
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).parents[2]
@@ -102,14 +104,7 @@ def test_install_picks_the_variant_the_machine_can_run(
 
 def test_old_pip_gets_the_fallback_and_the_legacy_cuda_build(index: Path, tmp_path: Path) -> None:
     def pip_install(url: Path, target: Path) -> list[str]:
-        options = ["--quiet", "--no-cache-dir", "--pre", "--disable-pip-version-check", "--no-deps"]
-        options += ["--target", str(target), "--index-url", url.as_uri()]
-        subprocess.run(
-            [python312(), "-m", "pip", "install", *options, "cuda-kernels"],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+        pip_fetch("cuda-kernels", index_url=url.as_uri(), target=target, python=python312())
         return sorted(p.name for p in target.glob("cuda_kernels-*.dist-info"))
 
     [fallback] = pip_install(index / "simple", tmp_path / "a")

@@ -4,7 +4,6 @@ Variant wheels are refused before anything is sent."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from pip_client import pip_fetch
 from variant_wheelhouse import DIST, VERSION, make_wheelhouse
 from wheelyard.catalog import load_catalog
 from wheelyard.index.publish import PublishOptions, publish_wheelhouse
@@ -85,28 +85,7 @@ def test_upload_fallbacks_with_twine_and_install_them_back(
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["files"] == [f"{DIST}-{VERSION}-py3-none-any.whl"]
     target = tmp_path / "installed"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-cache-dir",
-            "--disable-pip-version-check",
-            "--pre",
-            "--target",
-            str(target),
-            "--index-url",
-            f"{pypiserver}/simple/",
-            "cuda-kernels",
-        ],
-        check=True,
-        capture_output=True,
-        env=env,
-        timeout=300,
-    )
+    pip_fetch("cuda-kernels", index_url=f"{pypiserver}/simple/", target=target)
     assert (target / "cuda_kernels" / "__init__.py").read_text() == 'VARIANT = "cpu"\n'
 
 

@@ -9,7 +9,6 @@ published into the same index: no file name collides, and pip, uv's resolver thr
 from __future__ import annotations
 
 import json
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from test_publish_built import python312, wheelyard
 
 from conftest import HELLO_C, BuildExample
+from pip_client import pip_fetch
 
 pytestmark = pytest.mark.integration
 
@@ -52,15 +52,14 @@ def test_a_rebuild_with_a_build_tag_is_published_next_to_the_first_and_preferred
     assert sum(f"{VERSION}-1-" in n or f"{VERSION}+cpu-1-" in n for n in names) == 3
 
     def pip_download(url: Path, target: Path) -> str:
-        options = ["--quiet", "--no-cache-dir", "--pre", "--disable-pip-version-check", "--no-deps"]
-        options += ["-d", str(target), "--index-url", url.as_uri()]
-        subprocess.run(
-            [python312(), "-m", "pip", "download", *options, f"hello-c=={VERSION}"],
-            check=True,
-            capture_output=True,
-            text=True,
+        fetched = pip_fetch(
+            f"hello-c=={VERSION}",
+            index_url=url.as_uri(),
+            target=target,
+            python=python312(),
+            download=True,
         )
-        [got] = [p.name for p in target.glob("*.whl")]
+        [got] = [p.name for p in fetched.glob("*.whl")]
         return got
 
     assert pip_download(index / "simple", tmp_path / "a").startswith(f"hello_c-{VERSION}-1-")
