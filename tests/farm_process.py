@@ -11,6 +11,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from wheelyard.farm.settings import TEMPORAL_DB_FILE
 from wheelyard.farm.temporal_server import stop_orphaned_servers
@@ -18,6 +19,17 @@ from wheelyard.farm.temporal_server import stop_orphaned_servers
 
 def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("WHEELYARD_")}
+
+
+def interrupt(process: subprocess.Popen[Any], timeout: float = 60) -> None:
+    """Ctrl-C, as a user would, then SIGKILL if it has not ended after ``timeout`` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
 
 
 def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 90) -> None:
@@ -80,12 +92,7 @@ class FarmProcess:
         """After a test: Ctrl-C (the farm stops Temporal and its containers), then kill; a dev
         server a killed farm left behind is stopped too."""
         if self.process is not None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.communicate()
+            interrupt(self.process)
             self.process = None
         stop_orphaned_servers(self.data / TEMPORAL_DB_FILE)
 

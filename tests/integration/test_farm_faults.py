@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from build_containers import build_container_sources
-from farm_process import wait_healthy
+from farm_process import interrupt, wait_healthy
 from wheelyard.farm.client import FarmClient
 from wheelyard.farm.temporal_server import free_port
 
@@ -62,13 +62,7 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
     yield started
     for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
+        interrupt(process)
 
 
 def test_a_killed_worker_s_job_is_retried_on_another_worker(

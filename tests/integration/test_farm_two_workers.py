@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from typing import IO, Any
 import pytest
 from uv import find_uv_bin
 
+from farm_process import interrupt
 from wheelyard.farm.client import FarmClient
 from wheelyard.farm.temporal_server import free_port
 from wheelyard.verify.gpu_detect import detect_gpus
@@ -101,14 +101,7 @@ class Processes:
     def stop(self) -> None:
         """Workers first (they deregister through the farm), then the farm."""
         for name in sorted(self.started, key=lambda n: n == "farm"):
-            process = self.started[name]
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=60)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            interrupt(self.started[name])
         for log in self._files:
             log.close()
 
