@@ -43,6 +43,9 @@ class NoOrchestrator:
     async def cancel_build(self, _build_id: int) -> None:
         raise AssertionError("the dashboard test cancels nothing")
 
+    async def waiting(self, _build_id: int) -> list[str]:
+        return []
+
     async def schedule_nightly(self, _schedule_id: str, _cron: str, _build: ScheduledBuild) -> None:
         raise AssertionError("the dashboard test schedules nothing")
 

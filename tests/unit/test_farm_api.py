@@ -48,6 +48,9 @@ class FakeOrchestrator:
     async def cancel_build(self, build_id: int) -> None:
         self.cancelled.append(build_id)
 
+    async def waiting(self, build_id: int) -> list[str]:
+        return [f"build_job: waiting for a worker on linux-x86_64-cpu (build {build_id})"]
+
     async def schedule_nightly(self, schedule_id: str, cron: str, build: ScheduledBuild) -> None:
         self.schedules.append((schedule_id, cron, build))
 
@@ -371,6 +374,11 @@ def test_build_detail_jobs_wheels_and_log(farm: Farm) -> None:
             ),
         )
     detail = farm.client.get(f"/api/builds/{build_id}").json()
+    # A running build says what it waits on (the orchestrator's pending steps).
+    assert detail["state"] not in ("published", "failed", "cancelled")
+    assert detail["waiting"] == [
+        f"build_job: waiting for a worker on linux-x86_64-cpu (build {build_id})"
+    ]
     [job] = detail["jobs"]
     assert (job["state"], job["worker"]) == ("succeeded", "w1")
     assert job["log_url"] == f"/api/builds/{build_id}/jobs/linux-x86_64-cpu/log"

@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +30,7 @@ from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.source import SourceSpec
 from wheelyard.farm.submissions import Submission, register, stage, start
 from wheelyard.farm.temporal_server import TemporalDevServer, free_port, start_dev_server
-from wheelyard.farm.vocab import SourceKind
+from wheelyard.farm.vocab import FARM_QUEUE, SourceKind
 from wheelyard.farm.worker import WorkerPlan, connect, run_async, serve
 
 REPO = Path(__file__).parents[2]
@@ -101,8 +104,16 @@ Scenario = Callable[[Farm], Awaitable[None]]
 
 
 def run_farm(
-    temporal: TemporalDevServer, tmp_path: Path, scenario: Scenario, *, queues: tuple[str, ...]
+    temporal: TemporalDevServer,
+    tmp_path: Path,
+    scenario: Scenario,
+    *,
+    queues: tuple[str, ...],
+    farm_worker: bool = True,
 ) -> Farm:
+    """Run ``scenario`` against a farm on ``tmp_path/data``: the farm's own worker (unless
+    ``farm_worker`` is false: another process serves the farm's queue) and stand-in stage
+    workers on ``queues``."""
     settings = FarmSettings(data_dir=tmp_path / "data")
     database = open_database(settings.database_url)
     stand = Stand(data_dir=settings.data_dir)
@@ -112,7 +123,7 @@ def run_farm(
         farm = Farm(settings=settings, database=database, stand=stand, client=client)
         stop = asyncio.Event()
         plan = WorkerPlan(identity="test", farm=FarmActivities(settings, database))
-        farm_task = asyncio.create_task(serve(client, plan, stop))
+        farm_task = asyncio.create_task(serve(client, plan, stop) if farm_worker else stop.wait())
         stage_workers = [
             Worker(
                 client,
@@ -374,3 +385,66 @@ def test_two_builds_of_one_package_at_once_both_publish_one_consistent_index(
                 assert all(len(w.published) >= 2 for w in build.wheels)
 
     run_farm(temporal, tmp_path, scenario, queues=(CPU_QUEUE, GPU_QUEUE))
+
+
+@pytest.mark.parametrize("activity_name", ["fetch_source", "plan_build", "publish_build"])
+def test_a_farm_killed_inside_its_own_activity_resumes_the_build_within_seconds(
+    temporal: TemporalDevServer, tmp_path: Path, activity_name: str
+) -> None:
+    """The farm's own activities (fetch, plan, publish) heartbeat like the stages do: when the
+    process running one is SIGKILLed, the restarted farm retries it after the heartbeat timeout,
+    not after its start-to-close timeout (minutes), and the build says it was retried."""
+    marker = tmp_path / "hanging"
+    data = tmp_path / "data"
+    settings = FarmSettings(data_dir=data)
+    database = open_database(settings.database_url)
+    database.close()  # migrated before both processes use it
+    dying = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "dying_farm_worker.py"), temporal.address,
+         str(data), activity_name, str(marker)],
+    )  # fmt: skip
+    requests: list[BuildRequest] = []
+
+    async def until_it_hangs(farm: Farm) -> None:
+        requests.append(await submit(farm, variants=("cpu",), heartbeat_seconds=2.0))
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert time.monotonic() < deadline, f"{activity_name} never started"
+            await asyncio.sleep(0.1)
+
+    async def while_down(farm: Farm) -> None:
+        """No farm worker: the build says which step waits, and how its last attempt ended."""
+        orchestrator = TemporalOrchestrator(farm.client)
+        deadline = time.monotonic() + 30
+        while True:
+            waiting = await orchestrator.waiting(requests[0].build_id)
+            if any("attempt 2" in line for line in waiting):
+                break
+            assert time.monotonic() < deadline, waiting
+            await asyncio.sleep(0.5)
+        assert waiting == [
+            f"{activity_name}: waiting for a worker on {FARM_QUEUE} "
+            "(attempt 2; the last one ended: activity Heartbeat timeout)"
+        ]
+
+    async def after_restart(farm: Farm) -> None:
+        summary = await result(farm, requests[0])
+        assert summary.state == "published", summary
+        with farm.database.session() as session:
+            build = records.get_build(session, requests[0].build_id)
+            assert build.state == "published"
+            assert len(build.wheels) == 1
+
+    try:
+        run_farm(temporal, tmp_path, until_it_hangs, queues=(CPU_QUEUE,), farm_worker=False)
+        assert marker.read_text() == "1"
+        dying.kill()
+        dying.wait(timeout=30)
+        run_farm(temporal, tmp_path, while_down, queues=(), farm_worker=False)
+        started = time.monotonic()
+        run_farm(temporal, tmp_path, after_restart, queues=(CPU_QUEUE,))
+        assert time.monotonic() - started < 45
+    finally:
+        if dying.poll() is None:
+            dying.kill()
+            dying.wait()

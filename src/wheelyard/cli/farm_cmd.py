@@ -282,6 +282,8 @@ def _print_build(build: dict[str, Any]) -> None:
         f"[bold]{escape(build['state'])}[/] {escape(jobs)}"
         + (f" · {escape(build['message'])}" if build.get("message") else "")
     )
+    for line in build.get("waiting") or ():
+        console.print(f"  {escape(line)}")
 
 
 @app.command("submit")

@@ -19,10 +19,10 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.specifiers import SpecifierSet
 from temporalio import activity
@@ -61,10 +61,35 @@ from wheelyard.version import base_version, build_version
 from wheelyard.wheel.convert import WheelKind
 
 HEARTBEAT_EVERY = 5.0
+FARM_HEARTBEAT_EVERY = 2.0
+"""How often the farm's own activities heartbeat while their work runs in a thread."""
 CANCEL_GRACE = 60.0
+T = TypeVar("T")
 BAD_INPUT = "BadInput"
 """ApplicationError type of failures that would fail the same way on any worker."""
 NO_GPU = "NoGpu"
+
+
+async def heartbeating(work: Callable[..., T], *args: Any) -> T:
+    """Run blocking ``work(*args)`` in a thread and heartbeat until it returns.
+
+    Every activity of the farm's own queue runs this way and is scheduled with a short
+    heartbeat timeout: when the process running it dies (a SIGKILLed ``farm up``), Temporal
+    retries it seconds later on the restarted farm instead of waiting out its start-to-close
+    timeout (up to half an hour for a publish), during which the build would sit silently in
+    its last state."""
+    task = asyncio.ensure_future(asyncio.to_thread(work, *args))
+    every = FARM_HEARTBEAT_EVERY
+    if activity.in_activity():
+        timeout = activity.info().heartbeat_timeout
+        if timeout:
+            every = min(every, timeout.total_seconds() / 3)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=every)
+        if done:
+            return task.result()
+        if activity.in_activity():
+            activity.heartbeat()
 
 
 def bad_input(exc: WheelyardError) -> ApplicationError:
@@ -100,7 +125,7 @@ class FarmActivities:
 
     @activity.defn(name="fetch_source")
     async def fetch_source(self, request: BuildRequest) -> FetchResult:
-        return await asyncio.to_thread(self._fetch, request)
+        return await heartbeating(self._fetch, request)
 
     def _fetch(self, request: BuildRequest) -> FetchResult:
         build_dir = FarmSettings.build_dir(request.build_id)
@@ -130,7 +155,7 @@ class FarmActivities:
 
     @activity.defn(name="plan_build")
     async def plan_build(self, request: BuildRequest, fetched: FetchResult) -> PlanResult:
-        return await asyncio.to_thread(self._plan, request, fetched)
+        return await heartbeating(self._plan, request, fetched)
 
     def _plan(self, request: BuildRequest, fetched: FetchResult) -> PlanResult:
         options = BuildOptions.from_json(request.options)
@@ -208,7 +233,7 @@ class FarmActivities:
             with self.database.session() as session:
                 records.update_build(session, update)
 
-        await asyncio.to_thread(write)
+        await heartbeating(write)
 
     @activity.defn(name="record_job")
     async def record_job(self, update: JobUpdate) -> None:
@@ -216,7 +241,7 @@ class FarmActivities:
             with self.database.session() as session:
                 records.update_job(session, update)
 
-        await asyncio.to_thread(write)
+        await heartbeating(write)
 
     @activity.defn(name="record_worker")
     async def record_worker(self, announcement: WorkerAnnouncement) -> None:
@@ -224,7 +249,7 @@ class FarmActivities:
             with self.database.session() as session:
                 records.announce_worker(session, announcement)
 
-        await asyncio.to_thread(write)
+        await heartbeating(write)
 
     @activity.defn(name="create_scheduled_build")
     async def create_scheduled_build(self, scheduled: ScheduledBuild) -> BuildRequest:
@@ -252,11 +277,11 @@ class FarmActivities:
                     farm_recipe=recipe.content if recipe else None,
                 )
 
-        return await asyncio.to_thread(write)
+        return await heartbeating(write)
 
     @activity.defn(name="publish_build")
     async def publish_build(self, request: PublishInput) -> PublishResult:
-        return await asyncio.to_thread(self._publish, request)
+        return await heartbeating(self._publish, request)
 
     def _publish(self, request: PublishInput) -> PublishResult:
         options = BuildOptions.from_json(request.options)

@@ -7,7 +7,6 @@ activity, or a farm restarted while it ran, never starts a second build for the 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from wheelyard.errors import FarmError
 from wheelyard.farm import campaign_records, records
+from wheelyard.farm.activities import heartbeating
 from wheelyard.farm.campaign import CAMPAIGN_KEYS, DROP, KEEP, NO_BUILD, Pin
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.db.models import Build
@@ -74,7 +74,7 @@ class CampaignActivities:
                     pins=pins,
                 )
 
-        return await asyncio.to_thread(read)
+        return await heartbeating(read)
 
     @activity.defn(name="record_campaign")
     async def record_campaign(self, update: CampaignUpdate) -> None:
@@ -82,7 +82,7 @@ class CampaignActivities:
             with self.database.session() as session:
                 campaign_records.update_campaign(session, update)
 
-        await asyncio.to_thread(write)
+        await heartbeating(write)
 
     @activity.defn(name="record_campaign_package")
     async def record_campaign_package(self, update: CampaignPackageUpdate) -> None:
@@ -90,14 +90,14 @@ class CampaignActivities:
             with self.database.session() as session:
                 campaign_records.update_campaign_package(session, update)
 
-        await asyncio.to_thread(write)
+        await heartbeating(write)
 
     @activity.defn(name="apply_campaign_recipe")
     async def apply_campaign_recipe(self, target: CampaignRecipeInput) -> str:
         """Drop the campaign's dropped variants from the package's farm recipe (a new recipe
         version; none when the latest already builds just the kept variants). Returns what
         changed, for the package's row."""
-        return await asyncio.to_thread(self._apply_recipe, target)
+        return await heartbeating(self._apply_recipe, target)
 
     def _apply_recipe(self, target: CampaignRecipeInput) -> str:
         with self.database.session() as session:
@@ -126,7 +126,7 @@ class CampaignActivities:
     @activity.defn(name="start_campaign_build")
     async def start_campaign_build(self, start: CampaignBuildInput) -> BuildRequest:
         """The build row of the package's rebuild (once per attempt) and its request."""
-        return await asyncio.to_thread(self._start, start)
+        return await heartbeating(self._start, start)
 
     def _start(self, start: CampaignBuildInput) -> BuildRequest:
         with self.database.session() as session:
@@ -188,7 +188,7 @@ class CampaignActivities:
     async def finish_campaign_build(self, outcome: CampaignBuildOutcome) -> CampaignBuildResult:
         """Record how the rebuild ended (a pin on this very package that its version does not
         meet fails it at planning, before any job: ``BuildRequest.version_pin``)."""
-        return await asyncio.to_thread(self._finish, outcome)
+        return await heartbeating(self._finish, outcome)
 
     def _finish(self, outcome: CampaignBuildOutcome) -> CampaignBuildResult:
         with self.database.session() as session:

@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         CampaignPackageState,
         CampaignState,
     )
-    from wheelyard.farm.workflows import BuildPackage
+    from wheelyard.farm.workflows import FARM_HEARTBEAT, BuildPackage
 
 RECORD_TIMEOUT = timedelta(seconds=60)
 RECORD_RETRY = RetryPolicy(
@@ -105,6 +105,7 @@ class RebuildCampaign:
             argument,
             task_queue=FARM_QUEUE,
             start_to_close_timeout=RECORD_TIMEOUT,
+            heartbeat_timeout=FARM_HEARTBEAT,
             retry_policy=RECORD_RETRY,
             result_type=result_type,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import (
     Client,
     Schedule,
@@ -22,6 +24,21 @@ from wheelyard.farm.vocab import FARM_QUEUE
 from wheelyard.farm.workflows import BuildPackage, NightlyBuild
 
 
+def _pending_line(pending: PendingActivityInfo) -> str:
+    name = pending.activity_type.name
+    queue = pending.activity_options.task_queue.name or "its queue"
+    if pending.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED:
+        line = f"{name}: running on {pending.last_worker_identity or 'a worker'}"
+    else:
+        line = f"{name}: waiting for a worker on {queue}"
+    if pending.attempt > 1:
+        line += f" (attempt {pending.attempt}"
+        if pending.last_failure.message:
+            line += f"; the last one ended: {pending.last_failure.message}"
+        line += ")"
+    return line
+
+
 class TemporalOrchestrator:
     def __init__(self, client: Client) -> None:
         self.client = client
@@ -39,6 +56,17 @@ class TemporalOrchestrator:
             await self.client.get_workflow_handle(workflow_id(build_id)).cancel()
         except RPCError as exc:
             raise FarmError(f"cannot cancel build {build_id}: {exc}") from exc
+
+    async def waiting(self, build_id: int) -> list[str]:
+        """What the build's workflow waits on now, one line per pending activity: where it
+        runs or waits for a worker, its attempt, and how the attempt before it ended (a worker
+        that stopped heartbeating, an error being retried). Empty when nothing is pending or
+        the workflow is unknown."""
+        try:
+            description = await self.client.get_workflow_handle(workflow_id(build_id)).describe()
+        except RPCError:
+            return []
+        return [_pending_line(p) for p in description.raw_description.pending_activities]
 
     async def schedule_nightly(self, schedule_id: str, cron: str, build: ScheduledBuild) -> None:
         """Create (or replace) the Temporal schedule ``schedule_id`` starting ``NightlyBuild``."""

@@ -47,6 +47,9 @@ with workflow.unsafe.imports_passed_through():
     from wheelyard.farm.vocab import FARM_QUEUE, BuildState, JobState, SmokeState
 
 RECORD_TIMEOUT = timedelta(seconds=60)
+FARM_HEARTBEAT = timedelta(seconds=10)
+"""Heartbeat timeout of every activity on the farm's own queue (they heartbeat while they run):
+a farm killed in the middle of one is noticed this long after, and the activity retried."""
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
@@ -101,6 +104,7 @@ class BuildPackage:
             BuildUpdate(build_id=request.build_id, state=str(state), **fields),
             task_queue=FARM_QUEUE,
             start_to_close_timeout=RECORD_TIMEOUT,
+            heartbeat_timeout=FARM_HEARTBEAT,
             retry_policy=RECORD_RETRY,
         )
 
@@ -111,6 +115,7 @@ class BuildPackage:
             update,
             task_queue=FARM_QUEUE,
             start_to_close_timeout=RECORD_TIMEOUT,
+            heartbeat_timeout=FARM_HEARTBEAT,
             retry_policy=RECORD_RETRY,
         )
 
@@ -130,6 +135,7 @@ class BuildPackage:
                 request,
                 task_queue=FARM_QUEUE,
                 start_to_close_timeout=timedelta(minutes=15),
+                heartbeat_timeout=FARM_HEARTBEAT,
                 retry_policy=STAGE_RETRY,
                 result_type=FetchResult,
             )
@@ -139,6 +145,7 @@ class BuildPackage:
                 args=[request, fetched],
                 task_queue=FARM_QUEUE,
                 start_to_close_timeout=timedelta(minutes=5),
+                heartbeat_timeout=FARM_HEARTBEAT,
                 retry_policy=STAGE_RETRY,
                 result_type=PlanResult,
             )
@@ -172,6 +179,7 @@ class BuildPackage:
                 ),
                 task_queue=FARM_QUEUE,
                 start_to_close_timeout=timedelta(minutes=30),
+                heartbeat_timeout=FARM_HEARTBEAT,
                 retry_policy=STAGE_RETRY,
                 result_type=PublishResult,
             )
@@ -315,6 +323,7 @@ class NightlyBuild:
             scheduled,
             task_queue=FARM_QUEUE,
             start_to_close_timeout=RECORD_TIMEOUT,
+            heartbeat_timeout=FARM_HEARTBEAT,
             retry_policy=RECORD_RETRY,
             result_type=BuildRequest,
         )
@@ -337,9 +346,17 @@ class AnnounceWorker:
             announcement,
             task_queue=FARM_QUEUE,
             start_to_close_timeout=RECORD_TIMEOUT,
+            heartbeat_timeout=FARM_HEARTBEAT,
             retry_policy=RetryPolicy(maximum_attempts=5),
         )
 
 
 WORKFLOWS = [BuildPackage, NightlyBuild, AnnounceWorker]
-__all__ = ["WORKFLOWS", "AnnounceWorker", "ApplicationError", "BuildPackage", "NightlyBuild"]
+__all__ = [
+    "FARM_HEARTBEAT",
+    "WORKFLOWS",
+    "AnnounceWorker",
+    "ApplicationError",
+    "BuildPackage",
+    "NightlyBuild",
+]

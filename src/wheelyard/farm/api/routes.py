@@ -164,9 +164,17 @@ def list_builds(
 
 
 @router.get("/builds/{build_id}", responses={404: {}})
-def get_build(build_id: int, request: Request) -> schemas.BuildDetail:
-    with context_of(request).database.session() as session:
-        return schemas.BuildDetail.of(records.get_build(session, build_id))
+async def get_build(build_id: int, request: Request) -> schemas.BuildDetail:
+    context = context_of(request)
+
+    def read() -> schemas.BuildDetail:
+        with context.database.session() as session:
+            return schemas.BuildDetail.of(records.get_build(session, build_id))
+
+    detail = await run_in_threadpool(read)
+    if not BuildState(detail.state).finished:
+        detail.waiting = await context.orchestrator.waiting(build_id)
+    return detail
 
 
 @router.get("/builds/{build_id}/jobs", responses={404: {}})

@@ -155,6 +155,9 @@ class BuildDetail(BuildOut):
     wheels: list[WheelOut]
     cost: dict[str, Any] | None
     plan: dict[str, Any] | None
+    waiting: list[str] = []
+    """While the build runs: what it waits on (each pending step, its worker or queue, its
+    attempt and how the attempt before ended)."""
 
     @classmethod
     def of(cls, build: Build) -> BuildDetail:
