@@ -1,5 +1,8 @@
 """Build versions and the build environment (``KEY=VALUE`` lines, usable as ``$GITHUB_ENV``).
 
+- no channel chosen (the default: no ``channel`` in the recipe, no ``--channel``): the package's
+  own version, unchanged, as an installer would build it; the index tree it is published to
+  follows from it (a dev release: nightly, a pre-release: test, else release);
 - nightly: ``X.Y.Z.devYYYYMMDD``, the date from one explicit source (the commit date of the
   source tree, or ``--date``), never the runner's clock, so packages built the same night agree;
 - test / release: ``X.Y.Z``;
@@ -30,8 +33,10 @@ ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BUILD_TAG = re.compile(r"^[1-9][0-9]*(?:[A-Za-z_.][A-Za-z0-9_.]*)?$")
 
 
-def base_version(loaded: LoadedRecipe) -> str:
-    """The release the build counts towards: recipe ``version``, ``version-file``, [project]."""
+def base_version(loaded: LoadedRecipe, *, own: str | None = None) -> str:
+    """The release the build counts towards: recipe ``version``, ``version-file``, then the
+    package's own version (``own``: read from PKG-INFO or its build backend by the caller, or a
+    static ``[project].version``)."""
     recipe = loaded.recipe
     if recipe.version is not None:
         raw, where = recipe.version, loaded.source_of("version")
@@ -45,13 +50,15 @@ def base_version(loaded: LoadedRecipe) -> str:
                 hint="point version-file at a file in the package whose first line is X.Y.Z",
             ) from exc
         raw, where = next((ln for ln in lines if ln), ""), str(path)
+    elif own is not None:
+        raw, where = own, f"the version {loaded.project_name} reports"
     elif loaded.project_version is not None:
         raw, where = loaded.project_version, f"{loaded.pyproject} [project].version"
     else:
         raise VersionError(
-            f"{loaded.project_name} has no static base version",
+            f"{loaded.project_name} has no known version",
             hint="set version = 'X.Y.Z' or version-file = 'version.txt' in [tool.wheelyard], "
-            "or a static [project].version",
+            "or let wheelyard ask the package's build backend",
         )
     try:
         version = Version(raw)
@@ -60,6 +67,41 @@ def base_version(loaded: LoadedRecipe) -> str:
             f"{where}: {raw!r} is not a valid version", hint="use a PEP 440 version such as 1.2.0"
         ) from exc
     return version.public
+
+
+def channel_of(version: str) -> Channel:
+    """The index tree a package's own version belongs to: dev releases (and local versions) are
+    nightlies, pre-releases test builds, the rest releases."""
+    parsed = Version(version)
+    if parsed.is_devrelease or parsed.local:
+        return Channel.NIGHTLY
+    if parsed.is_prerelease:
+        return Channel.TEST
+    return Channel.RELEASE
+
+
+def package_version(
+    loaded: LoadedRecipe, channel: Channel | None, date: dt.date | None, *, own: str | None
+) -> tuple[str, Channel]:
+    """(the version the wheels carry, the channel they are published on).
+
+    With a channel, the version is rewritten for it (``build_version``); without one, the
+    recipe's ``version``/``version-file`` or the package's own version is used unchanged."""
+    if channel is not None:
+        return build_version(base_version(loaded, own=own), channel, date), channel
+    recipe = loaded.recipe
+    if recipe.version is None and recipe.version_file is None:
+        raw = own if own is not None else loaded.project_version
+        if raw is not None:
+            try:
+                return raw, channel_of(raw)
+            except InvalidVersion as exc:
+                raise VersionError(
+                    f"{loaded.project_name} reports {raw!r}, which is not a valid version",
+                    hint="set version = 'X.Y.Z' in the recipe",
+                ) from exc
+    version = base_version(loaded, own=own)
+    return version, channel_of(version)
 
 
 def build_version(base: str, channel: Channel, date: dt.date | None) -> str:
@@ -134,15 +176,17 @@ def commit_date(project_dir: Path) -> dt.date:
     return dt.datetime.fromtimestamp(stamp, tz=dt.UTC).date()
 
 
-def variant_environment(name: str, entry: VariantEntry, channel: Channel) -> dict[str, str]:
-    """What every build of variant ``name`` sees, independent of the package and the date."""
-    env = {
-        "CHANNEL": str(channel),
+def variant_environment(name: str, entry: VariantEntry, channel: Channel | None) -> dict[str, str]:
+    """What every build of variant ``name`` sees, independent of the package and the date
+    (``CHANNEL`` and ``BUCKET_PATH`` only where the channel is known)."""
+    env = {"CHANNEL": str(channel)} if channel is not None else {}
+    env |= {
         "VARIANT": name,
         "GPU_ARCH_TYPE": str(entry.kind),
         "GPU_ARCH_VERSION": entry.toolkit or "",
-        "BUCKET_PATH": bucket_path(channel, name),
     }
+    if channel is not None:
+        env["BUCKET_PATH"] = bucket_path(channel, name)
     arch = entry.arch_list or ""
     match entry.kind:
         case AcceleratorKind.CPU:
@@ -164,11 +208,12 @@ def build_environment(
     *,
     variant: str,
     entry: VariantEntry,
-    channel: Channel,
+    channel: Channel | None,
     date: dt.date | None,
+    own: str | None = None,
 ) -> dict[str, str]:
     """The whole environment of a build: versions, torch pin, variant settings, recipe extras."""
-    version = build_version(base_version(loaded), channel, date)
+    version, channel = package_version(loaded, channel, date, own=own)
     env = {
         "BUILD_VERSION": version,
         "BUILD_VERSION_LOCAL": legacy_version(version, variant),

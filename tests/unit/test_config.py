@@ -27,7 +27,7 @@ def test_defaults_without_a_table(projects: Path) -> None:
     assert recipe.variants == ["cpu"]
     assert recipe.python == [">=3.10"]
     assert recipe.platforms == [Platform.LINUX_X86_64]
-    assert recipe.channel is Channel.NIGHTLY
+    assert recipe.channel is None  # the package's own version, not rewritten
     assert recipe.consolidation == "per-variant"
     assert loaded.project_name == "no-table"
     assert loaded.project_version == "0.1.0"

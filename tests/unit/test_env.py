@@ -16,10 +16,12 @@ from wheelyard.errors import VersionError
 from wheelyard.version import (
     base_version,
     build_version,
+    channel_of,
     check_build_tag,
     commit_date,
     legacy_version,
     next_build_tag,
+    package_version,
     render_env,
 )
 
@@ -142,7 +144,7 @@ def test_base_version_sources(tmp_path: Path) -> None:
     with pytest.raises(VersionError, match="'not-a-version' is not a valid version"):
         base_version(load_recipe(tmp_path, environ={}))
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndynamic = ["version"]\n')
-    with pytest.raises(VersionError, match="x has no static base version"):
+    with pytest.raises(VersionError, match="x has no known version"):
         base_version(load_recipe(tmp_path, environ={}))
 
 
@@ -163,3 +165,64 @@ def test_build_tags_of_rebuilds() -> None:
     for bad in ("0", "01", "a1", "1-2", "", "1 "):
         with pytest.raises(VersionError, match="is not a wheel build tag"):
             check_build_tag(bad)
+
+
+def test_without_a_channel_the_package_builds_its_own_version_unchanged(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1.4.0"\n')
+    loaded = load_recipe(tmp_path, environ={})
+    assert loaded.recipe.channel is None
+    day = dt.date(2026, 11, 20)
+    assert package_version(loaded, None, day, own=None) == ("1.4.0", Channel.RELEASE)
+    # What the backend or PKG-INFO reports wins over nothing, and is kept as it is.
+    own = "1.5.0.dev3+g1234abc"
+    assert package_version(loaded, None, day, own=own) == (own, Channel.NIGHTLY)
+    assert package_version(loaded, None, None, own="2.0rc1") == ("2.0rc1", Channel.TEST)
+    # A channel (recipe, --channel, or --date for a nightly) rewrites it.
+    nightly = package_version(loaded, Channel.NIGHTLY, day, own="1.5.0.dev3+g1234abc")
+    assert nightly == ("1.5.0.dev20261120", Channel.NIGHTLY)
+    with pytest.raises(VersionError, match="is not a valid version"):
+        package_version(loaded, None, day, own="not a version")
+
+
+def test_channel_of_a_version() -> None:
+    assert channel_of("1.0") is Channel.RELEASE
+    assert channel_of("1.0.post1") is Channel.RELEASE
+    assert channel_of("1.0b2") is Channel.TEST
+    assert channel_of("1.0.dev4") is Channel.NIGHTLY
+    assert channel_of("1.0+local") is Channel.NIGHTLY
+
+
+def test_a_nightly_date_comes_from_the_flag_then_source_date_epoch_then_git(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wheelyard.cli.env_cmd import nightly_date
+
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "1.4.0"\n')
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    with pytest.raises(VersionError, match="not a git checkout") as info:
+        nightly_date(None, tmp_path)
+    assert "SOURCE_DATE_EPOCH" in (info.value.hint or "")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1763683200")  # 2025-11-21 00:00 UTC
+    assert nightly_date(None, tmp_path) == dt.date(2025, 11, 21)
+    assert nightly_date("2026-01-02", tmp_path) == dt.date(2026, 1, 2)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(VersionError, match="SOURCE_DATE_EPOCH='yesterday'"):
+        nightly_date(None, tmp_path)
+    git(tmp_path, "init", "-q", when="2026-11-20T10:00:00Z")
+    git(tmp_path, "add", ".", when="2026-11-20T10:00:00Z")
+    git(tmp_path, "commit", "-qm", "x", when="2026-11-20T10:00:00Z")
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert nightly_date(None, tmp_path) == dt.date(2026, 11, 20)
+
+
+def test_env_of_a_package_without_a_table_is_its_own_version(
+    cli: Callable[..., object], projects: Path
+) -> None:
+    import json
+
+    result = cli("env", str(projects / "no-table"), "--json")
+    data = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert data["BUILD_VERSION"] == "0.1.0"
+    assert data["CHANNEL"] == "release"
+    dated = cli("env", str(projects / "no-table"), "--json", "--date", "2026-01-02")
+    assert json.loads(dated.stdout)["BUILD_VERSION"] == "0.1.0.dev20260102"  # type: ignore[attr-defined]

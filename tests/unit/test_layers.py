@@ -23,13 +23,14 @@ ALLOWED: dict[str, set[str]] = {
     "catalog": {"config"},
     "version": {"config"},
     "plan": {"config", "catalog", "version"},
-    "build": {"plan", "version", "config", "catalog"},
+    "source": {"config"},
+    "build": {"plan", "version", "config", "catalog", "source"},
     "wheel": set(),
     "verify": {"wheel"} | DATA,
     "index": {"wheel"} | DATA,
     "select": {"wheel"},
     "ci": {"plan", "config", "catalog", "version"},
-    "farm": DATA | {"plan", "build", "wheel", "verify", "index", "select"},
+    "farm": DATA | {"plan", "build", "wheel", "verify", "index", "select", "source"},
 }
 
 

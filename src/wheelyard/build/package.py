@@ -21,7 +21,8 @@ from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel, Platform
 from wheelyard.errors import WheelyardError
 from wheelyard.plan.matrix import Job, Plan
-from wheelyard.version import base_version, build_environment, build_version
+from wheelyard.source import own_version
+from wheelyard.version import build_environment, package_version
 
 RECORD_NAME = "build-record.json"
 
@@ -101,10 +102,13 @@ def build_packages(
     if not packages:
         raise WheelyardError("nothing to build: the repository lists no packages")
     callbacks = callbacks or BuildCallbacks()
-    channel: Channel = packages[0].plan.channel
-    versions = [
-        build_version(base_version(unit.loaded), unit.plan.channel, date) for unit in packages
+    owns = [own_version(unit.loaded) for unit in packages]
+    resolved = [
+        package_version(unit.loaded, unit.plan.channel, date, own=own)
+        for unit, own in zip(packages, owns, strict=True)
     ]
+    versions = [version for version, _ in resolved]
+    channel: Channel = resolved[0][1]
     record_path = settings.output / RECORD_NAME
     previous = _previous_jobs(record_path)
     started_at = dt.datetime.now(tz=dt.UTC).isoformat(timespec="seconds")
@@ -132,7 +136,7 @@ def build_packages(
         write_json_atomic(record_path, data)
         return record
 
-    for index, (unit, version) in enumerate(zip(packages, versions, strict=True)):
+    for index, (unit, version, own) in enumerate(zip(packages, versions, owns, strict=True)):
         if callbacks.package_started:
             callbacks.package_started(unit.loaded, version)
         unit_settings = replace(settings, find_links=settings.find_links or index > 0)
@@ -146,6 +150,7 @@ def build_packages(
                 images=images,
                 settings=unit_settings,
                 date=date,
+                own=own,
                 host=host,
                 callbacks=callbacks,
             )
@@ -169,6 +174,7 @@ def _run_one(
     images: ImageProvider,
     settings: JobSettings,
     date: dt.date | None,
+    own: str | None,
     host: Platform | None,
     callbacks: BuildCallbacks,
 ) -> JobRecord:
@@ -189,6 +195,7 @@ def _run_one(
         entry=unit.catalog.variant(job.variant),
         channel=unit.plan.channel,
         date=date,
+        own=own,
     )
 
     def on_event(event: Event) -> None:

@@ -33,7 +33,7 @@ from wheelyard.build.source import is_sdist, unpack_sdist
 from wheelyard.build.steps import StepEvent, StepState
 from wheelyard.catalog.model import Catalog
 from wheelyard.cli.common import Loaded, ProfileOpt, RecipeOpt, load_packages
-from wheelyard.cli.env_cmd import parse_date
+from wheelyard.cli.env_cmd import nightly_date
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.plan_cmd import echo_recipe
 from wheelyard.config.load import LoadedRecipe
@@ -42,7 +42,7 @@ from wheelyard.errors import WheelyardError
 from wheelyard.plan import Job, make_plan
 from wheelyard.plan.host import host_platform
 from wheelyard.verify.report import WheelReport
-from wheelyard.version import check_build_tag, commit_date
+from wheelyard.version import check_build_tag
 from wheelyard.wheel.linkage import linkage_of
 
 DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
@@ -157,6 +157,8 @@ def _package_builds(
     variant: list[str] | None,
     channel: Channel | None,
     only_jobs: list[str] | None = None,
+    *,
+    dated: bool = False,
 ) -> list[PackageBuild]:
     """Each project's plan; ``only_jobs`` keeps the jobs with those ids (``plan`` shows them;
     a CI matrix entry's ``id``), and is an error when one matches no job."""
@@ -164,7 +166,12 @@ def _package_builds(
     builds = []
     for unit in units:
         plan = make_plan(
-            unit.recipe, unit.catalog, host=host, only_variants=variant, channel=channel
+            unit.recipe,
+            unit.catalog,
+            host=host,
+            only_variants=variant,
+            channel=channel,
+            dated=dated,
         )
         if only_jobs:
             plan = replace(plan, jobs=tuple(j for j in plan.jobs if j.id in only_jobs))
@@ -236,7 +243,11 @@ def build_command(
     recipe: RecipeOpt = None,
     channel: Annotated[Channel | None, typer.Option(help="Override the recipe's channel.")] = None,
     date: Annotated[
-        str | None, typer.Option(help="Nightly date YYYY-MM-DD (default: the commit date).")
+        str | None,
+        typer.Option(
+            help="Build a nightly of this date, YYYY-MM-DD (a nightly's default: "
+            "SOURCE_DATE_EPOCH, then the commit date)."
+        ),
     ] = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Wheelhouse: <output>/<variant>/*.whl.")
@@ -277,17 +288,15 @@ def build_command(
         if is_sdist(path):
             path = unpack_sdist(path, Path(tmp))
         root, loaded_units = load_packages(path, profile, recipe)
-        units = _package_builds(loaded_units, variant, channel, job_ids)
+        units = _package_builds(loaded_units, variant, channel, job_ids, dated=date is not None)
         first = units[0]
         if not as_json:
             for unit in units:
                 echo_recipe(unit.loaded)
         host = host_platform()
         day: dt.date | None = None
-        if date is not None:
-            day = parse_date(date)
-        elif any(unit.plan.channel is Channel.NIGHTLY for unit in units):
-            day = commit_date(first.loaded.project_dir)
+        if any(unit.plan.channel is Channel.NIGHTLY for unit in units):
+            day = nightly_date(date, first.loaded.project_dir)
         engine = detect_engine(engine_name)
         reporter = Reporter(multi=len(units) > 1)
 

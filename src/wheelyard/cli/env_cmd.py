@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from wheelyard.cli.output import print_json
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import VersionError
 from wheelyard.plan.matrix import check_variants
+from wheelyard.source import own_version
 from wheelyard.version import build_environment, commit_date, render_env
 
 
@@ -22,6 +24,30 @@ def parse_date(value: str) -> dt.date:
     except ValueError as exc:
         raise VersionError(
             f"--date {value!r} is not a date", hint="write it as YYYY-MM-DD"
+        ) from exc
+
+
+def nightly_date(option: str | None, project_dir: Path) -> dt.date:
+    """A nightly's date: ``--date``, then ``SOURCE_DATE_EPOCH`` (reproducible builds), then the
+    commit date of the source tree; an error only when none of them exists."""
+    if option is not None:
+        return parse_date(option)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+        except (ValueError, OverflowError, OSError) as exc:
+            raise VersionError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a number of seconds",
+                hint="set it to a Unix time, or pass --date YYYY-MM-DD",
+            ) from exc
+    try:
+        return commit_date(project_dir)
+    except VersionError as exc:
+        raise VersionError(
+            f"a nightly build needs a date, and {project_dir} is not a git checkout",
+            hint="pass --date YYYY-MM-DD or set SOURCE_DATE_EPOCH, or build the package's own "
+            "version (no channel in the recipe, no --channel)",
         ) from exc
 
 
@@ -39,19 +65,20 @@ def env_command(
 ) -> None:
     """Print BUILD_VERSION, channel, variant and toolkit settings as KEY=VALUE lines."""
     loaded = load(path, profile, recipe)
-    chosen = channel or loaded.recipe.recipe.channel
+    chosen = (
+        channel or loaded.recipe.recipe.channel or (Channel.NIGHTLY if date is not None else None)
+    )
     check_variants(loaded.recipe, loaded.catalog, [variant], chosen)
     day: dt.date | None = None
-    if date is not None:
-        day = parse_date(date)
-    elif chosen is Channel.NIGHTLY:
-        day = commit_date(loaded.recipe.project_dir)
+    if chosen is Channel.NIGHTLY:
+        day = nightly_date(date, loaded.recipe.project_dir)
     values = build_environment(
         loaded.recipe,
         variant=variant,
         entry=loaded.catalog.variant(variant),
         channel=chosen,
         date=day,
+        own=own_version(loaded.recipe),
     )
     if as_json:
         print_json(values)

@@ -34,7 +34,11 @@ def echo_recipe(loaded: LoadedRecipe) -> None:
         ("variants", ", ".join(recipe.variants), "variants"),
         ("python", ", ".join(recipe.python), "python"),
         ("platforms", ", ".join(recipe.platform_names), "platforms"),
-        ("channel", str(recipe.channel), "channel"),
+        (
+            "channel",
+            str(recipe.channel) if recipe.channel else "none (the package's own version)",
+            "channel",
+        ),
         ("consolidation", str(recipe.consolidation), "consolidation"),
     ]
     err_console.print(

@@ -14,6 +14,7 @@ Tables merge key by key; any other value (lists included) replaces the lower one
 
 from __future__ import annotations
 
+import email.parser
 import json
 import tomllib
 from collections.abc import Mapping
@@ -157,8 +158,14 @@ def _env_layer(environ: Mapping[str, str], problems: list[Problem]) -> dict[str,
     return layer
 
 
+LEGACY_MARKERS = ("setup.py", "setup.cfg")
+"""A project without pyproject.toml (setuptools' legacy layout) is still a project."""
+
+
 def _find_pyproject(path: Path) -> Path:
     candidate = path / "pyproject.toml" if path.is_dir() else path
+    if path.is_dir() and any((path / m).is_file() for m in LEGACY_MARKERS):
+        return candidate
     if not candidate.is_file():
         where = path if path.is_dir() else path.parent
         raise ConfigError(
@@ -166,6 +173,16 @@ def _find_pyproject(path: Path) -> Path:
             hint=f"run wheelyard in a package directory, or pass its path (looked in {where})",
         )
     return candidate
+
+
+def _sdist_name(project_dir: Path) -> str | None:
+    """The ``Name`` in an unpacked sdist's PKG-INFO (a setup.py package has no [project])."""
+    try:
+        head = (project_dir / "PKG-INFO").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    message = email.parser.HeaderParser().parsestr(head)
+    return message.get("Name") or None
 
 
 def load_recipe(
@@ -178,7 +195,7 @@ def load_recipe(
     """Load and validate the recipe of the package at ``path`` (a directory or pyproject.toml)."""
     environ = {} if environ is None else environ
     pyproject = _find_pyproject(path)
-    document = _read_toml(pyproject)
+    document = _read_toml(pyproject) if pyproject.is_file() else {}
     project = document.get("project", {})
     tool = document.get("tool", {})
     table = tool.get("wheelyard", {}) if isinstance(tool, dict) else {}
@@ -253,6 +270,7 @@ def load_recipe(
         )
 
     raw_name = project.get("name") if isinstance(project, dict) else None
+    raw_name = raw_name or _sdist_name(pyproject.parent)
     version = project.get("version") if isinstance(project, dict) else None
     requires = project.get("requires-python") if isinstance(project, dict) else None
     cibw = tool.get("cibuildwheel", {}) if isinstance(tool, dict) else {}

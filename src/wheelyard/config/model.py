@@ -77,7 +77,11 @@ class Recipe(FileModel):
         min_length=1,
         description="Target platforms; 'native' is the platform wheelyard runs on.",
     )
-    channel: Channel = Field(default=Channel.NIGHTLY, description="nightly, test or release.")
+    channel: Channel | None = Field(
+        default=None,
+        description="nightly, test or release: rewrite the version for that channel (nightly: "
+        "X.Y.Z.devYYYYMMDD). Unset: the package's own version, unchanged.",
+    )
     version: str | None = Field(
         default=None, description="Base version (default: [project].version or version-file)."
     )

@@ -57,7 +57,8 @@ from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
 from wheelyard.plan.cost import CostParameters, estimate
 from wheelyard.plan.host import host_platform
-from wheelyard.version import base_version, build_version
+from wheelyard.source import own_version
+from wheelyard.version import package_version
 from wheelyard.wheel.convert import WheelKind
 
 HEARTBEAT_EVERY = 5.0
@@ -173,7 +174,9 @@ class FarmActivities:
         first = loaded.units[0]
         date = dt.date.fromisoformat(fetched.date)
         try:
-            version = build_version(base_version(first.loaded), first.plan.channel, date)
+            version, channel = package_version(
+                first.loaded, first.plan.channel, date, own=own_version(first.loaded)
+            )
         except WheelyardError as exc:
             raise bad_input(exc) from exc
         if request.version_pin is not None and not SpecifierSet(request.version_pin).contains(
@@ -217,7 +220,7 @@ class FarmActivities:
         result = PlanResult(
             package=loaded.name,
             version=version,
-            channel=str(first.plan.channel),
+            channel=str(channel),
             jobs=jobs,
             build_tag=build_tag,
         )

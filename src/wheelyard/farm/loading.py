@@ -181,6 +181,7 @@ def load_build(
                 host=host,
                 only_variants=list(options.variants) or None,
                 channel=options.channel,
+                dated=options.date is not None,
             ),
         )
         for loaded, catalog in sources

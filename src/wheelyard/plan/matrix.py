@@ -67,7 +67,9 @@ class Skipped:
 @dataclass(frozen=True, kw_only=True)
 class Plan:
     package: str
-    channel: Channel
+    channel: Channel | None
+    """None: no channel chosen, the package's own version is built (its channel follows from
+    it when the build knows it)."""
     profile: str | None
     consolidation: str
     jobs: tuple[Job, ...]
@@ -81,7 +83,7 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         return {
             "package": self.package,
-            "channel": str(self.channel),
+            "channel": str(self.channel) if self.channel is not None else None,
             "profile": self.profile,
             "consolidation": self.consolidation,
             "jobs": [job.to_json() for job in self.jobs],
@@ -115,7 +117,7 @@ def _resolve_platforms(loaded: LoadedRecipe, host: Platform | None) -> list[Plat
 
 
 def check_variants(
-    loaded: LoadedRecipe, catalog: Catalog, variants: list[str], channel: Channel
+    loaded: LoadedRecipe, catalog: Catalog, variants: list[str], channel: Channel | None
 ) -> None:
     problems: list[Problem] = []
     for name in variants:
@@ -132,7 +134,7 @@ def check_variants(
                     hint=hint,
                 )
             )
-        elif not catalog.offered_on(name, channel):
+        elif channel is not None and not catalog.offered_on(name, channel):
             offered = ", ".join(str(c) for c in catalog.variant(name).channels)
             problems.append(
                 Problem(
@@ -156,10 +158,13 @@ def make_plan(
     host: Platform | None,
     only_variants: list[str] | None = None,
     channel: Channel | None = None,
+    dated: bool = False,
 ) -> Plan:
-    """The jobs for ``loaded``'s recipe. ``only_variants`` narrows the recipe's variant list."""
+    """The jobs for ``loaded``'s recipe. ``only_variants`` narrows the recipe's variant list;
+    ``channel`` (a flag) wins over the recipe's; with neither, a build given a date (``dated``:
+    ``--date``) is a nightly, else the package's own version is built (no channel)."""
     recipe = loaded.recipe
-    channel = channel or recipe.channel
+    channel = channel or recipe.channel or (Channel.NIGHTLY if dated else None)
     variants = list(recipe.variants)
     if only_variants:
         check_variants(loaded, catalog, only_variants, channel)
@@ -262,7 +267,7 @@ def _variant_jobs(
     catalog: Catalog,
     platform: Platform,
     variant: str,
-    channel: Channel,
+    channel: Channel | None,
     selection: PythonSelection,
 ) -> list[Job]:
     recipe = loaded.recipe
