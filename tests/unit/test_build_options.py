@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from wheelyard.build.engine import ContainerInfo
@@ -92,7 +93,9 @@ def test_cpu_repair_has_no_gpu_excludes(projects: Path) -> None:
     )
 
 
-def test_free_threaded_enables_the_feature(projects: Path) -> None:
+def test_free_threaded_needs_no_enable_group_and_an_old_group_is_dropped_with_a_note(
+    projects: Path,
+) -> None:
     loaded, jobs = jobs_for(projects / "no-table")
     options = compose(
         jobs["cpu"],
@@ -102,8 +105,30 @@ def test_free_threaded_enables_the_feature(projects: Path) -> None:
         image="img",
         container_engine="podman",
     )
-    assert options.env["CIBW_ENABLE"] == "cpython-freethreading"
+    assert "CIBW_ENABLE" not in options.env  # cibuildwheel 4 builds cp314t when selected
     assert options.env["CIBW_BUILD"] == "cp313-manylinux_x86_64 cp314t-manylinux_x86_64"
+    # A package written for cibuildwheel 2/3: the removed group goes, the known one stays.
+    own = replace(loaded, cibuildwheel={"enable": ["cpython-freethreading", "pypy"]})
+    options = compose(
+        jobs["cpu"], own, build_env={}, pythons=["cp312"], image="img", container_engine="podman"
+    )
+    assert options.env["CIBW_ENABLE"] == "pypy"
+    assert any(n.startswith("enable: cpython-freethreading dropped") for n in options.notes)
+    own = replace(loaded, cibuildwheel={"enable": "cpython-freethreading"})
+    options = compose(
+        jobs["cpu"], own, build_env={}, pythons=["cp312"], image="img", container_engine="podman"
+    )
+    assert options.env["CIBW_ENABLE"] == ""  # overrides the package's table, which would fail
+
+
+def test_cibuildwheels_own_audit_is_off_because_the_gate_audits(projects: Path) -> None:
+    loaded, jobs = jobs_for(projects / "no-table")
+    own = replace(loaded, cibuildwheel={"audit-command": "abi3audit {abi3_wheel}"})
+    options = compose(
+        jobs["cpu"], own, build_env={}, pythons=["cp312"], image="img", container_engine="podman"
+    )
+    assert options.env["CIBW_AUDIT_COMMAND"] == ""
+    assert "audit-command: replaced by wheelyard's gate (abi3audit on abi3 wheels)" in options.notes
 
 
 def test_platform_table_wins_over_global() -> None:

@@ -17,13 +17,18 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
 
 from wheelyard import proc
 from wheelyard.build.engine import ContainerEngine, ImageInfo
-from wheelyard.build.options import CCACHE_DIR, EARLY_DIR, FIND_LINKS_DIR, compose
+from wheelyard.build.options import (
+    CCACHE_DIR,
+    EARLY_DIR,
+    FIND_LINKS_DIR,
+    cibuildwheel_version,
+    compose,
+)
 from wheelyard.build.progress import Event, LogFollower
 from wheelyard.build.record import (
     DEFAULT_ABI_DEPENDENCIES,
@@ -66,10 +71,6 @@ class JobSettings:
 def image_interpreters(image: ImageInfo) -> tuple[str, ...] | None:
     raw = image.labels.get(INTERPRETERS_LABEL)
     return tuple(raw.split()) if raw else None
-
-
-def _cibuildwheel_version() -> str:
-    return dist_version("cibuildwheel")
 
 
 def run_job(
@@ -198,7 +199,7 @@ def run_job(
         package=loaded.project_name,
         image=image_entry,
         engine=engine.name,
-        cibuildwheel=_cibuildwheel_version(),
+        cibuildwheel=cibuildwheel_version(),
         effective_options=options.env,
         composition_notes=options.notes,
         pythons=results,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import version as dist_version
 from typing import Any
 
 from wheelyard.config.load import LoadedRecipe
@@ -48,6 +49,20 @@ def package_option(table: Mapping[str, Any], key: str, os_name: str) -> Any:
     if isinstance(platform_table, Mapping) and key in platform_table:
         return platform_table[key]
     return table.get(key)
+
+
+def cibuildwheel_version() -> str:
+    return dist_version("cibuildwheel")
+
+
+def known_enable_groups(value: Any) -> tuple[list[str], list[str]]:
+    """A package's ``enable`` split into the groups the pinned cibuildwheel knows and the ones
+    it does not (written for another cibuildwheel: ``cpython-freethreading`` is gone in 4.x)."""
+    from cibuildwheel.selector import EnableGroup
+
+    items = value.split() if isinstance(value, str) else [str(v) for v in value or ()]
+    known = {g.value for g in EnableGroup} | {"all"}
+    return [i for i in items if i in known], [i for i in items if i not in known]
 
 
 def _as_commands(value: Any) -> str | None:
@@ -210,12 +225,22 @@ def compose(
             f"on {job.test_runner}"
         )
 
-    if any(ident.endswith("t") for ident in pythons):
-        enable = package_option(table, "enable", os_name) or []
-        enable = [enable] if isinstance(enable, str) else list(enable)
-        if "cpython-freethreading" not in enable:
-            enable.append("cpython-freethreading")
+    enable, dropped = known_enable_groups(package_option(table, "enable", os_name))
+    if dropped:
+        notes.append(
+            f"enable: {', '.join(dropped)} dropped: cibuildwheel {cibuildwheel_version()} has no "
+            f"such group (free-threaded builds need none; it builds those the job selects)"
+        )
+    if enable:
         env["CIBW_ENABLE"] = " ".join(enable)
+    elif dropped:
+        env["CIBW_ENABLE"] = ""
+
+    # wheelyard's gate runs abi3audit on every abi3 wheel; cibuildwheel's own audit would install
+    # abi3audit on the host a second time (and fail where its constraints do not resolve).
+    env["CIBW_AUDIT_COMMAND"] = ""
+    if package_option(table, "audit-command", os_name) is not None:
+        notes.append("audit-command: replaced by wheelyard's gate (abi3audit on abi3 wheels)")
 
     overrides = table.get("overrides")
     if isinstance(overrides, list) and overrides:
