@@ -80,6 +80,13 @@ class VersionError(WheelyardError):
     exit_code = EXIT_BAD_INPUT
 
 
+class SourceError(WheelyardError):
+    """A package's source cannot be had or read: a name the index does not have, a version with
+    no sdist, an archive that is not safe to unpack, metadata the backend cannot report."""
+
+    exit_code = 2
+
+
 class ProcessError(WheelyardError):
     """An external command failed, could not start, or ran past its timeout."""
 

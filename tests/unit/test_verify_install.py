@@ -37,6 +37,10 @@ def result(report: WheelReport, check: Check) -> CheckResult:
     return found
 
 
+def warnings(found: CheckResult) -> list[str]:
+    return [note for note in found.notes if note.startswith("warning:")]
+
+
 def findings(found: CheckResult) -> list[tuple[str, str]]:
     return [(f.code, f.message) for f in found.findings]
 
@@ -192,7 +196,9 @@ def test_undeclared_dependency_names_the_module_that_needs_it(tmp_path: Path) ->
     assert "Traceback" in (imports.findings[0].details or "")
 
 
-def test_dependency_declared_only_for_an_extra(tmp_path: Path) -> None:
+def test_dependency_declared_only_for_an_extra_is_a_warning_and_strict_fails_it(
+    tmp_path: Path,
+) -> None:
     files = {**GOOD, "demo/fast.py": b"import fastdep\n"}
     path = make_wheel(
         tmp_path,
@@ -200,6 +206,14 @@ def test_dependency_declared_only_for_an_extra(tmp_path: Path) -> None:
         metadata_extra='Provides-Extra: fast\nRequires-Dist: fastdep; extra == "fast"\n',
     )
     imports = result(verify_wheel(path, options=options_here(tmp_path)), Check.IMPORTS)
+    assert imports.outcome is Outcome.PASS
+    assert imports.findings == ()
+    assert warnings(imports) == [
+        'warning: demo.fast needs fastdep, an optional dependency (extra == "fast"): not counted'
+    ]
+    assert imports.facts["tolerated"] == ["demo.fast"]
+    strict = options_here(tmp_path, strict=True)
+    imports = result(verify_wheel(path, options=strict), Check.IMPORTS)
     [(code, message)] = findings(imports)
     assert code == "undeclared-dependency"
     assert message == (
@@ -211,6 +225,71 @@ def test_dependency_declared_only_for_an_extra(tmp_path: Path) -> None:
     imports = result(report, Check.IMPORTS)
     assert imports.outcome is Outcome.PASS
     assert "demo.fast" in imports.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("source", "warning"),
+    [
+        (
+            b"from UserDict import DictMixin\n",
+            "needs UserDict, a module of Python 2 (a leftover for old Pythons)",
+        ),
+        (
+            b"import winreg\n",
+            "needs winreg, a standard-library module this platform's Python lacks",
+        ),
+        (
+            b"import demo._demo_aix\n",
+            "needs demo._demo_aix, which is built only for another platform",
+        ),
+        (
+            b"raise ImportError('demo.legacy moved to the demo-legacy project')\n",
+            "refuses to import: ImportError: demo.legacy moved to the demo-legacy project",
+        ),
+    ],
+    ids=["python2-module", "other-platform-stdlib", "other-platform-module", "raises-on-purpose"],
+)
+def test_a_submodule_for_some_users_only_is_a_warning(
+    tmp_path: Path, source: bytes, warning: str
+) -> None:
+    path = make_wheel(tmp_path, {**GOOD, "demo/legacy.py": source})
+    imports = result(verify_wheel(path, options=options_here(tmp_path)), Check.IMPORTS)
+    assert imports.outcome is Outcome.PASS, imports.findings
+    assert warnings(imports) == [f"warning: demo.legacy {warning}: not counted"]
+    strict = result(verify_wheel(path, options=options_here(tmp_path, strict=True)), Check.IMPORTS)
+    assert strict.outcome is Outcome.FAIL
+    assert [f.path for f in strict.findings] == ["demo.legacy"]
+
+
+@pytest.mark.parametrize(
+    ("files", "code"),
+    [
+        # the same failures in the top-level package break every user
+        ({"demo/__init__.py": b"from UserDict import DictMixin\n"}, "undeclared-dependency"),
+        ({"demo/__init__.py": b"raise ImportError('no')\n"}, "import-error"),
+        ({"demo/__init__.py": b"import fastdep\n"}, "undeclared-dependency"),
+    ],
+    ids=["python2-module", "raises", "extra-only-dependency"],
+)
+def test_the_top_level_package_failing_to_import_always_fails(
+    tmp_path: Path, files: dict[str, bytes], code: str
+) -> None:
+    path = make_wheel(
+        tmp_path,
+        {**GOOD, **files},
+        metadata_extra='Provides-Extra: fast\nRequires-Dist: fastdep; extra == "fast"\n',
+    )
+    imports = result(verify_wheel(path, options=options_here(tmp_path)), Check.IMPORTS)
+    assert imports.outcome is Outcome.FAIL
+    assert (imports.findings[0].code, imports.findings[0].path) == (code, "demo")
+
+
+def test_test_packages_of_every_spelling_are_not_imported() -> None:
+    kept, left_out = wheel_modules(
+        ["demo/__init__.py", "demo/testing/helpers.py", "demo/tests/conftest.py"]
+    )
+    assert kept == ["demo"]
+    assert left_out == ["demo.testing.helpers", "demo.tests.conftest"]
 
 
 def test_module_raising_on_import_reports_its_traceback(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 import tempfile
 import time
@@ -29,18 +28,20 @@ from wheelyard.build.record import (
     variant_folders,
     wheels_per_package,
 )
-from wheelyard.build.source import is_sdist, unpack_sdist
 from wheelyard.build.steps import StepEvent, StepState
 from wheelyard.catalog.model import Catalog
-from wheelyard.cli.common import Loaded, ProfileOpt, RecipeOpt, load_packages
+from wheelyard.cli.common import Loaded, ProfileOpt, RecipeOpt, configured_index, load_packages
 from wheelyard.cli.env_cmd import nightly_date
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.plan_cmd import echo_recipe
+from wheelyard.cli.verify_cmd import dependency_index
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import WheelyardError
 from wheelyard.plan import Job, make_plan
 from wheelyard.plan.host import host_platform
+from wheelyard.source import fetch_sdist, parse_requirement
+from wheelyard.source.sdist import is_sdist, unpack_sdist
 from wheelyard.verify.report import WheelReport
 from wheelyard.version import check_build_tag
 from wheelyard.wheel.linkage import linkage_of
@@ -194,6 +195,7 @@ def _verify_gate(
     output: Path,
     units: list[PackageBuild],
     reporter: Reporter | None,
+    index_url: str | None,
 ) -> list[WheelReport]:
     """Verify each package's new wheels (its smoke test, its optional modules); mark each
     wheel's verdict in the build record. Returns the reports of the wheels that failed."""
@@ -202,7 +204,6 @@ def _verify_gate(
     from wheelyard.verify import VerifyOptions, verify_packages
 
     record_path = output / RECORD_NAME
-    index_url = os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or None
     options = VerifyOptions(
         interpreters=interpreters_from(None),
         find_links=variant_folders(record_path),
@@ -230,8 +231,20 @@ def _verify_gate(
 
 def build_command(
     path: Annotated[
-        Path, typer.Argument(help="Package directory, pyproject.toml, or an sdist (.tar.gz).")
+        Path,
+        typer.Argument(
+            help="Package directory, pyproject.toml, an sdist (.tar.gz), or NAME==VERSION "
+            "(the sdist from the index)."
+        ),
     ] = Path(),
+    index_url: Annotated[
+        str | None,
+        typer.Option(
+            "--index-url",
+            help="Index to fetch NAME==VERSION from and to resolve the gate's dependencies from "
+            "(default: $UV_INDEX_URL, $PIP_INDEX_URL, else PyPI).",
+        ),
+    ] = None,
     variant: Annotated[
         list[str] | None, typer.Option("--variant", "-v", help="Only these variants (repeat).")
     ] = None,
@@ -259,6 +272,14 @@ def build_command(
             help="Wheel build tag (1, 2, ...) for a rebuild of a version already published.",
         ),
     ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="The gate resolves the wheels' dependencies only from the wheelhouse, never an "
+            "index.",
+        ),
+    ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds one job may run.")] = 3600.0,
     compiler_cache: Annotated[
         Path | None, typer.Option(help="Persistent compiler cache directory.")
@@ -284,9 +305,16 @@ def build_command(
     if build_tag is not None:
         check_build_tag(build_tag)
     with tempfile.TemporaryDirectory(prefix="wheelyard-sdist-") as tmp:
-        source = path
+        source = str(path)
+        requirement = None if path.exists() else parse_requirement(str(path))
+        if requirement is not None:
+            url = configured_index(index_url)
+            if not as_json:
+                console.print(f"fetching the sdist of {escape(str(requirement))} from {url}")
+            path = fetch_sdist(requirement, index_url=url, into=Path(tmp) / "download")
+            source = f"{requirement} ({path.name} from {url})"
         if is_sdist(path):
-            path = unpack_sdist(path, Path(tmp))
+            path = unpack_sdist(path, Path(tmp) / "source")
         root, loaded_units = load_packages(path, profile, recipe)
         units = _package_builds(loaded_units, variant, channel, job_ids, dated=date is not None)
         first = units[0]
@@ -328,7 +356,7 @@ def build_command(
             ),
             date=day,
             host=host,
-            source=str(source),
+            source=source,
             callbacks=BuildCallbacks(
                 job_started=None if as_json else reporter.job_started,
                 job_finished=None if as_json else reporter.job_finished,
@@ -339,7 +367,12 @@ def build_command(
         # Inside the block: an unpacked sdist's smoke test must still exist.
         failed_wheels: list[WheelReport] = []
         if not no_verify and any(j.wheels for j in record.jobs):
-            failed_wheels = _verify_gate(output, units, None if as_json else reporter)
+            failed_wheels = _verify_gate(
+                output,
+                units,
+                None if as_json else reporter,
+                dependency_index(index_url, offline=offline),
+            )
     if as_json:
         print_json(json.loads((output / RECORD_NAME).read_text(encoding="utf-8")))
     else:

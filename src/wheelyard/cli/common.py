@@ -12,6 +12,7 @@ import typer
 from wheelyard.catalog import Catalog, load_catalog
 from wheelyard.config import LoadedRecipe, load_recipe
 from wheelyard.errors import WheelyardError
+from wheelyard.source import DEFAULT_INDEX
 
 PathArg = Annotated[
     Path,
@@ -28,6 +29,13 @@ RecipeOpt = Annotated[
         help="Farm-side recipe file layered over [tool.wheelyard] (env: WHEELYARD_RECIPE).",
     ),
 ]
+
+
+def configured_index(option: str | None) -> str:
+    """The package index: the option, then uv's and pip's environment settings, then PyPI."""
+    return (
+        option or os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX
+    )
 
 
 @dataclass(frozen=True)

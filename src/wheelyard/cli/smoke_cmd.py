@@ -20,12 +20,14 @@ from wheelyard.cli.verify_cmd import (
     FindLinksOpt,
     IndexUrlOpt,
     JsonOpt,
+    OfflineOpt,
     ProjectOpt,
     PythonOpt,
     RecipeFileOpt,
     VerifyFailedError,
     WheelsArg,
     base_options,
+    dependency_index,
     print_wheel,
     summary_table,
     write_json,
@@ -73,6 +75,7 @@ def smoke_command(
     python: PythonOpt = None,
     find_links: FindLinksOpt = None,
     index_url: IndexUrlOpt = None,
+    offline: OfflineOpt = False,
     env: Annotated[
         list[str] | None,
         typer.Option("--env", help="KEY=VALUE for the smoke test's environment (repeat)."),
@@ -90,7 +93,7 @@ def smoke_command(
         recipe=recipe,
         pythons=python,
         find_links=find_links,
-        index_url=index_url,
+        index_url=dependency_index(index_url, offline=offline),
     )
     if variant is not None and variant not in catalog.variants:
         raise VerifyError(

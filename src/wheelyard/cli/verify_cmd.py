@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wheelyard.catalog import Catalog, load_catalog
-from wheelyard.cli.common import load
+from wheelyard.cli.common import configured_index, load
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.errors import WheelyardError
 from wheelyard.verify import (
@@ -64,8 +64,26 @@ FindLinksOpt = Annotated[
 ]
 IndexUrlOpt = Annotated[
     str | None,
-    typer.Option("--index-url", help="Index dependencies may come from (default: none)."),
+    typer.Option(
+        "--index-url",
+        help="Index a wheel's dependencies are resolved from, as pip would (default: "
+        "$UV_INDEX_URL, $PIP_INDEX_URL, else PyPI).",
+    ),
 ]
+OfflineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--offline", help="Resolve dependencies only from --find-links folders, never an index."
+    ),
+]
+
+
+def dependency_index(index_url: str | None, *, offline: bool) -> str | None:
+    """The index dependencies come from: none offline, else the option, the environment's
+    (uv's, then pip's), else PyPI."""
+    return None if offline else configured_index(index_url)
+
+
 JsonOpt = Annotated[Path | None, typer.Option("--json", help=JSON_HELP)]
 
 
@@ -189,6 +207,7 @@ def verify_command(
     python: PythonOpt = None,
     find_links: FindLinksOpt = None,
     index_url: IndexUrlOpt = None,
+    offline: OfflineOpt = False,
     optional_module: Annotated[
         list[str] | None,
         typer.Option(
@@ -201,7 +220,12 @@ def verify_command(
         list[CheckName] | None, typer.Option("--skip", help="Check not to run (repeat).")
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Treat skipped checks as failures (exit 1).")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Treat skipped checks, and import failures otherwise excused as warnings "
+            "(optional dependencies, modules of other platforms or of Python 2), as failures.",
+        ),
     ] = False,
     timeout: Annotated[
         float, typer.Option(help="Seconds each install, import run or smoke test may take.")
@@ -215,7 +239,7 @@ def verify_command(
         recipe=recipe,
         pythons=python,
         find_links=find_links,
-        index_url=index_url,
+        index_url=dependency_index(index_url, offline=offline),
         optional=optional_module,
     )
     skipped_checks = {Check(str(s)) for s in skip or ()}
@@ -225,6 +249,7 @@ def verify_command(
         install_timeout=timeout,
         import_timeout=timeout,
         smoke_timeout=timeout,
+        strict=strict,
     )
     quiet = json_path is not None and str(json_path) == "-"
     if not quiet:

@@ -19,9 +19,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from wheelyard import proc
-from wheelyard.build.source import SourceError, unpack_sdist
-from wheelyard.errors import FarmRequestError, ProcessError, VersionError
+from wheelyard.errors import FarmRequestError, ProcessError, SourceError, VersionError
 from wheelyard.farm.vocab import SourceKind
+from wheelyard.source.sdist import unpack_sdist
 from wheelyard.version import commit_date
 
 MARKER = "fetched.json"

@@ -1,5 +1,6 @@
 """What a package is: a source tree or an sdist, and the name and version it reports."""
 
+from wheelyard.source.index import DEFAULT_INDEX, fetch_sdist, parse_requirement
 from wheelyard.source.metadata import (
     MetadataError,
     ProjectMetadata,
@@ -11,10 +12,13 @@ from wheelyard.source.metadata import (
 )
 
 __all__ = [
+    "DEFAULT_INDEX",
     "MetadataError",
     "ProjectMetadata",
     "backend_metadata",
+    "fetch_sdist",
     "own_version",
+    "parse_requirement",
     "pkg_info",
     "project_metadata",
     "static_metadata",

@@ -30,17 +30,15 @@ from packaging.version import InvalidVersion, Version
 
 from wheelyard import proc
 from wheelyard.config.load import LoadedRecipe
-from wheelyard.errors import ProcessError, WheelyardError
+from wheelyard.errors import ProcessError, SourceError
 
 BACKEND_TIMEOUT = 600.0
 """Seconds the backend may take to install its build requirements and report metadata."""
 PKG_INFO = "PKG-INFO"
 
 
-class MetadataError(WheelyardError):
+class MetadataError(SourceError):
     """The package's name or version cannot be read, or is not valid."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -152,6 +152,7 @@ def _per_interpreter(
                         run_dir=run_dir,
                         timeout=options.import_timeout,
                         metadata=metadata,
+                        strict=options.strict,
                     )
                 )
             if Check.SMOKE in options.checks:

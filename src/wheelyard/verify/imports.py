@@ -33,6 +33,63 @@ EXTENSION = re.compile(r"^(?P<module>[A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z0-9_-]+)
 """``_hello.cpython-312-x86_64-linux-gnu.so``, ``_hello.abi3.so``, ``_hello.pyd`` ..."""
 IMPORTABLE_DATA = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
 STDLIB = frozenset(sys.stdlib_module_names)
+PYTHON2_STDLIB = frozenset(
+    [
+        "__builtin__",
+        "_winreg",
+        "anydbm",
+        "BaseHTTPServer",
+        "CGIHTTPServer",
+        "commands",
+        "ConfigParser",
+        "Cookie",
+        "cookielib",
+        "copy_reg",
+        "cPickle",
+        "cStringIO",
+        "dbhash",
+        "dummy_thread",
+        "exceptions",
+        "htmlentitydefs",
+        "HTMLParser",
+        "httplib",
+        "markupbase",
+        "md5",
+        "mimetools",
+        "new",
+        "urllib2",
+        "urlparse",
+        "Queue",
+        "repr",
+        "robotparser",
+        "sets",
+        "sha",
+        "SimpleHTTPServer",
+        "SocketServer",
+        "StringIO",
+        "thread",
+        "Tkinter",
+        "tkMessageBox",
+        "UserDict",
+        "UserList",
+        "UserString",
+        "whichdb",
+        "xmlrpclib",
+    ]
+)
+"""Standard-library modules of Python 2 only: a module importing one is a leftover for Python 2."""
+BROKEN_EXTENSION = re.compile(
+    r"undefined symbol|cannot open shared object file|wrong ELF class|invalid ELF header|"
+    r"does not define module export function|version `[A-Z_]+[0-9.]+' not found|"
+    r"incompatible architecture|file too short"
+)
+"""ImportError messages of an extension module that cannot load: always a failure."""
+OTHER_PLATFORM = re.compile(
+    r"(?:^|[._])(?:aix|win|windows|win32|win64|nt|osx|darwin|mac|macos|bsd|freebsd|openbsd|"
+    r"netbsd|sunos|solaris|cygwin|msvc|msvc9compiler)(?:$|[._])",
+    re.IGNORECASE,
+)
+"""A module of the package named for another platform than Linux (``psutil._psutil_aix``)."""
 
 
 def _runner_source() -> str:
@@ -158,6 +215,46 @@ def _missing_finding(
     )
 
 
+def tolerated(
+    module: str, event: Mapping[str, Any], own_top: frozenset[str], metadata: Metadata | None
+) -> str | None:
+    """Why an import failure of ``module`` does not fail the wheel, or None when it does.
+
+    A top-level module that does not import, an extension that cannot load, a dependency
+    imported but not declared, a module of the package that is missing, and a syntax error always
+    fail. A submodule that needs what only some users have - an optional dependency (declared
+    under an extra), a standard-library module of another platform or of Python 2, a module of
+    the package named for another platform (``_psutil_aix``) - or that raises ImportError on
+    purpose is a warning: the package works without it."""
+    if "." not in module:
+        return None
+    tb = str(event.get("traceback") or "")
+    kind = str(event.get("type") or "")
+    if BROKEN_EXTENSION.search(tb):
+        return None
+    missing = event.get("missing")
+    if missing:
+        top = str(missing).split(".", maxsplit=1)[0]
+        if top in PYTHON2_STDLIB:
+            return f"needs {missing}, a module of Python 2 (a leftover for old Pythons)"
+        if top in STDLIB:
+            return f"needs {missing}, a standard-library module this platform's Python lacks"
+        if top in own_top and OTHER_PLATFORM.search(str(missing)):
+            return f"needs {missing}, which is built only for another platform"
+        declared = (metadata.requires_dist or []) if metadata else []
+        extras = [
+            str(r.marker)
+            for r in declared
+            if canonicalize_name(r.name) == canonicalize_name(top) and r.marker
+        ]
+        if extras:
+            return f"needs {missing}, an optional dependency ({'; '.join(extras)})"
+        return None
+    if kind == "ImportError":
+        return f"refuses to import: {_last_line(tb)}"
+    return None
+
+
 def _inside(file: str | None, root: Path) -> bool:
     if file is None:
         return True
@@ -176,8 +273,12 @@ def import_all(
     run_dir: Path,
     timeout: float,
     metadata: Metadata | None,
+    strict: bool = False,
 ) -> CheckResult:
-    """Import ``modules`` in ``environment``, restarting after a crash or a hang."""
+    """Import ``modules`` in ``environment``, restarting after a crash or a hang.
+
+    Failures that :func:`tolerated` excuses are warnings in the result's notes (``strict``: they
+    fail like the others)."""
     started = time.monotonic()
     label = environment.interpreter.label
     notes = (f"not imported: {', '.join(left_out)}",) if left_out else ()
@@ -192,6 +293,7 @@ def import_all(
     own_top = frozenset(m.split(".")[0] for m in [*modules, *left_out])
     source = _runner_source()
     findings: list[Finding] = []
+    warnings: list[str] = []
     outcomes: dict[str, str] = {}
     remaining = list(modules)
     round_number = 0
@@ -224,7 +326,11 @@ def import_all(
             if event.event == "error":
                 tb = str(event.data.get("traceback") or "")
                 missing = event.data.get("missing")
-                if missing:
+                excuse = tolerated(event.module, event.data, own_top, metadata)
+                if excuse is not None and not strict:
+                    warnings.append(f"warning: {event.module} {excuse}: not counted")
+                    outcomes[event.module] = "tolerated"
+                elif missing:
                     findings.append(
                         _missing_finding(event.module, str(missing), own_top, metadata, tb)
                     )
@@ -287,6 +393,7 @@ def import_all(
         remaining = [m for m in remaining if m not in outcomes]
     seconds = time.monotonic() - started
     ok = [m for m in modules if outcomes.get(m) == "ok"]
+    notes = (*notes, *warnings)
     if findings:
         bad = len({f.path for f in findings if f.path})
         return failed(
@@ -297,6 +404,16 @@ def import_all(
             notes=notes,
             seconds=seconds,
             facts={"imported": ok},
+        )
+    if warnings:
+        return passed(
+            Check.IMPORTS,
+            f"imported {len(ok)} of {len(modules)} modules; {len(warnings)} need what only "
+            "some users have (warnings below)",
+            python=label,
+            notes=notes,
+            seconds=seconds,
+            facts={"imported": ok, "tolerated": [m for m in modules if m not in ok]},
         )
     return passed(
         Check.IMPORTS,

@@ -16,7 +16,7 @@ from wheelyard.verify.report import Check
 from wheelyard.wheel.inspect import Limits
 
 ALL_CHECKS = frozenset(Check) - {Check.GPU}
-DEFAULT_EXCLUDED_PARTS = frozenset({"tests", "test", "__main__", "conftest"})
+DEFAULT_EXCLUDED_PARTS = frozenset({"tests", "test", "testing", "__main__", "conftest"})
 """Module name parts never imported by the import-all check (test suites, program entry points)."""
 
 
@@ -50,6 +50,9 @@ class VerifyOptions:
     index_url: str | None = None
     """An index dependencies may come from; None: no index (only ``find_links``)."""
     checks: frozenset[Check] = ALL_CHECKS
+    strict: bool = False
+    """Import failures the gate otherwise excuses as warnings (optional dependencies, modules
+    of other platforms or of Python 2) fail the wheel too."""
     limits: Limits = field(default_factory=Limits)
     install_timeout: float = 600.0
     import_timeout: float = 300.0

@@ -6,13 +6,9 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from wheelyard.errors import WheelyardError
+from wheelyard.errors import SourceError
 
 SDIST_SUFFIXES = (".tar.gz", ".tgz", ".zip")
-
-
-class SourceError(WheelyardError):
-    exit_code = 2
 
 
 def is_sdist(path: Path) -> bool:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wheelyard.build.source import SourceError, is_sdist, unpack_sdist
+from wheelyard.errors import SourceError
+from wheelyard.source.sdist import is_sdist, unpack_sdist
 
 
 def make_sdist(path: Path, members: dict[str, bytes]) -> Path:
