@@ -219,3 +219,45 @@ def test_reaping_removes_only_exited_build_containers() -> None:
     engine = Engine()
     assert reap_exited_containers(engine) == ["b"]  # type: ignore[arg-type]
     assert engine.removed == ["b"]
+
+
+def test_system_packages_are_installed_first_with_the_images_package_manager(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "y"\nversion = "1"\n'
+        '[tool.wheelyard]\nsystem-packages = { apt = ["libyaml-dev"], dnf = ["libyaml-devel"] }\n'
+        '[tool.cibuildwheel]\nbefore-all = "echo pkg"\n'
+    )
+    loaded = load_recipe(tmp_path, environ={})
+    [job] = make_plan(loaded, load_catalog(), host=None).jobs
+    options = compose(
+        job, loaded, build_env={}, pythons=["cp312"], image="img", container_engine="podman"
+    )
+    before_all = options.env["CIBW_BEFORE_ALL"]
+    assert (
+        "if command -v apt-get >/dev/null 2>&1; then apt-get install -y --no-install-recommends "
+        "libyaml-dev; elif command -v dnf >/dev/null 2>&1; then dnf install -y libyaml-devel; "
+        "else echo 'wheelyard: no package manager here for system-packages (apt: libyaml-dev, "
+        "dnf: libyaml-devel)' >&2; exit 1; fi"
+    ) in before_all
+    assert before_all.index("apt-get install") < before_all.index("echo pkg")
+    assert "before-all: the recipe's system-packages first, then the package's" in options.notes
+
+
+def test_a_recipe_replaces_the_packages_own_cibuildwheel_option(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "y"\nversion = "1"\n'
+        '[tool.cibuildwheel]\nbefore-all = "yum install -y libffi-devel"\ntest-command = "t"\n'
+    )
+    recipe = tmp_path / "farm.toml"
+    recipe.write_text('system-packages = ["libffi-dev"]\ncibuildwheel = { before-all = "" }\n')
+    loaded = load_recipe(tmp_path, farm_recipe=recipe, environ={})
+    assert loaded.cibuildwheel == {"before-all": "", "test-command": "t"}
+    [job] = make_plan(loaded, load_catalog(), host=None).jobs
+    options = compose(
+        job, loaded, build_env={}, pythons=["cp312"], image="img", container_engine="podman"
+    )
+    assert "libffi-devel" not in options.env["CIBW_BEFORE_ALL"]  # the package's yum step
+    assert "apt-get install -y --no-install-recommends libffi-dev" in options.env["CIBW_BEFORE_ALL"]
+    assert any(n.startswith("before-all: the recipe's value replaces") for n in options.notes)

@@ -237,3 +237,20 @@ def test_farm_recipe_errors_name_the_farm_file(projects: Path, tmp_path: Path) -
 def test_cibuildwheel_table_is_kept(tmp_path: Path) -> None:
     write(tmp_path, '[tool.cibuildwheel]\nbefore-build = "echo hi"\n')
     assert load_recipe(tmp_path).cibuildwheel == {"before-build": "echo hi"}
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ('system-packages = { pacman = ["x"] }', "unknown package manager(s) pacman"),
+        ('system-packages = ["libyaml-dev; rm -rf /"]', "not a package name"),
+        ('cibuildwheel = { before_all = "x" }', "'before_all' is not a cibuildwheel option"),
+    ],
+)
+def test_bad_system_packages_and_cibuildwheel_keys(
+    tmp_path: Path, table: str, fragment: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(f'[project]\nname = "x"\n[tool.wheelyard]\n{table}\n')
+    with pytest.raises(ConfigError) as info:
+        load_recipe(tmp_path, environ={})
+    assert fragment in str(info.value)

@@ -15,7 +15,7 @@ from wheelyard.build.engine import ImageInfo
 from wheelyard.build.host_pythons import HostInterpreter
 from wheelyard.config.vocab import Platform
 
-RECIPE_FORMAT = 1
+RECIPE_FORMAT = 2
 """Bump when the build code changes what an image contains: every image is then rebuilt."""
 
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -34,6 +34,14 @@ DEBIAN_PACKAGES = (
     "xz-utils",
     "unzip",
     "file",
+    # what packages' builds expect of a manylinux image: CMake, Ninja, SWIG, autotools
+    "cmake",
+    "ninja-build",
+    "swig",
+    "autoconf",
+    "automake",
+    "libtool",
+    "patch",
     # what the pyenv interpreters' libpython and lib-dynload modules link against
     "libbz2-1.0",
     "libcrypt1",

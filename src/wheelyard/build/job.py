@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wheelyard import proc
+from wheelyard.build.diagnose import diagnose
 from wheelyard.build.engine import ContainerEngine, ImageInfo
 from wheelyard.build.options import (
     CCACHE_DIR,
@@ -158,14 +159,21 @@ def run_job(
             step = follower.failed_step
             reason = "ran past its timeout" if exc.timed_out else f"exited {exc.returncode}"
             where = f"{python or 'the job'} during {step or 'start-up'}"
+            cause = None if exc.timed_out else diagnose(_read(log_path))
             failure = {
-                "message": f"cibuildwheel {reason}: {where}",
+                "message": f"{cause.message} ({where})"
+                if cause is not None
+                else f"cibuildwheel {reason}: {where}",
                 "python": python,
                 "step": step,
                 "returncode": exc.returncode,
                 "timed_out": exc.timed_out,
                 "log_tail": exc.output_tail,
             }
+            if cause is not None:
+                failure["cause"] = {"kind": cause.kind, "line": cause.line}
+                if cause.hint:
+                    failure["hint"] = cause.hint
         except KeyboardInterrupt:
             # proc.run has stopped cibuildwheel's process group; record what was built.
             python = follower.current
@@ -217,6 +225,13 @@ def run_job(
         log=str(log_path),
         failure=failure,
     )
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _with_built_against(

@@ -65,6 +65,33 @@ def known_enable_groups(value: Any) -> tuple[list[str], list[str]]:
     return [i for i in items if i in known], [i for i in items if i not in known]
 
 
+def system_packages_command(packages: Sequence[str] | Mapping[str, Sequence[str]]) -> str | None:
+    """Install the recipe's system packages with whichever package manager the image has (apt in
+    wheelyard's Debian images, dnf or yum in manylinux images, apk in musllinux ones)."""
+    if not packages:
+        return None
+    per = (
+        {m: list(packages) for m in ("apt", "dnf", "yum", "apk")}
+        if not isinstance(packages, Mapping)
+        else {m: list(v) for m, v in packages.items()}
+    )
+    commands = {
+        "apt": "apt-get install -y --no-install-recommends {}",
+        "dnf": "dnf install -y {}",
+        "yum": "yum install -y {}",
+        "apk": "apk add --no-cache {}",
+    }
+    probes = {"apt": "apt-get", "dnf": "dnf", "yum": "yum", "apk": "apk"}
+    branches = [
+        f"command -v {probes[m]} >/dev/null 2>&1; then {commands[m].format(shlex.join(names))}"
+        for m, names in per.items()
+        if names
+    ]
+    wanted = ", ".join(f"{m}: {' '.join(names)}" for m, names in per.items() if names)
+    fail = f"echo 'wheelyard: no package manager here for system-packages ({wanted})' >&2; exit 1"
+    return "if " + "; elif ".join(branches) + f"; else {fail}; fi"
+
+
 def _as_commands(value: Any) -> str | None:
     """cibuildwheel accepts a command string or a list of commands (joined with &&)."""
     if value is None:
@@ -190,11 +217,21 @@ def compose(
         if native
         else None
     )
+    for key in loaded.recipe.cibuildwheel:
+        notes.append(
+            f"{key}: the recipe's value replaces the package's ({loaded.source_of('cibuildwheel')})"
+        )
     package_before_all = _as_commands(package_option(table, "before-all", os_name))
     if package_before_all and native_step:
         notes.append("before-all: the package's before-all, then wheelyard's native-build")
+    system_step = system_packages_command(loaded.recipe.system_packages)
+    if system_step and package_before_all:
+        notes.append("before-all: the recipe's system-packages first, then the package's")
     env["CIBW_BEFORE_ALL"] = _join(
-        "(ccache --zero-stats >/dev/null 2>&1 || true)", package_before_all, native_step
+        "(ccache --zero-stats >/dev/null 2>&1 || true)",
+        system_step,
+        package_before_all,
+        native_step,
     )
 
     package_before_build = _as_commands(package_option(table, "before-build", os_name))

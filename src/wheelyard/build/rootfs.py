@@ -43,7 +43,6 @@ SLIM_DIRS = (
     "tmp",
     "root/.cache",
     "var/cache/apt/archives",
-    "var/lib/apt/lists",
     "usr/share/doc",
     "usr/share/man",
     "usr/share/info",
@@ -239,6 +238,8 @@ def setup_script(recipe: BaseImageRecipe) -> str:
     for interp in recipe.interpreters:
         lines.append(f"{interp.image_prefix}/bin/python -c '{check}; print(sys.version)'")
         lines.append(f"{interp.image_prefix}/bin/pip --version")
+    # Package lists, so that a package's before-all (or system-packages) can apt-get install.
+    lines.append("apt-get update -qq")
     lines += [
         f'echo "{FACT} gcc $(gcc -dumpfullversion)"',
         *(
@@ -284,6 +285,7 @@ def run_setup(recipe: BaseImageRecipe, root: Path, *, host: HostTools, log_path:
             shutil.copyfile(source, target)
     ca = host.ca_bundle or root / "etc/ssl/certs/ca-certificates.crt"
     shutil.copyfile(ca, root / SETUP_CA.lstrip("/"))
+    apt_sources(recipe, root)
     (root / SETUP_SCRIPT.lstrip("/")).write_text(setup_script(recipe), encoding="utf-8")
     argv = [
         "unshare",
@@ -330,8 +332,8 @@ def debootstrap(recipe: BaseImageRecipe, root: Path, *, deb_cache: Path, log_pat
         ) from exc
 
 
-def finalize(recipe: BaseImageRecipe, root: Path) -> None:
-    """Drop caches and host files; leave apt usable for a package's before-all."""
+def finalize(root: Path) -> None:
+    """Drop caches and host files; apt's package lists stay, for a package's before-all."""
     for rel in SLIM_DIRS:
         folder = root / rel
         if folder.is_dir():
@@ -342,6 +344,10 @@ def finalize(recipe: BaseImageRecipe, root: Path) -> None:
                     child.unlink()
     (root / "etc/hosts").write_text("127.0.0.1\tlocalhost\n::1\tlocalhost\n", encoding="utf-8")
     (root / "etc/resolv.conf").write_text("", encoding="utf-8")
+
+
+def apt_sources(recipe: BaseImageRecipe, root: Path) -> None:
+    """apt's sources and settings: non-interactive, ready for ``apt-get install NAME``."""
     mirror = recipe.mirror
     security = mirror.rsplit("/", 1)[0] + "/debian-security"
     (root / "etc/apt/sources.list").write_text(
@@ -391,5 +397,5 @@ def build_rootfs(
             ) from exc
         facts = parse_facts(output)
     with steps.step("clean up the root file system"):
-        finalize(recipe, root)
+        finalize(root)
     return facts

@@ -138,10 +138,13 @@ def _report_failures(record: BuildRecord) -> None:
         if job.status != "failed" or job.failure is None:
             continue
         err_console.print(f"[bold red]{escape(job.id)} failed:[/] {escape(job.failure['message'])}")
+        cause = job.failure.get("cause")
+        if isinstance(cause, dict) and cause.get("line"):
+            err_console.print(f"  {escape(str(cause['line']))}", style="dim")
         if job.failure.get("hint"):
             err_console.print(f"[yellow]hint:[/] {escape(str(job.failure['hint']))}")
         tail = job.failure.get("log_tail")
-        if tail:
+        if tail and not cause:
             err_console.print(escape(str(tail)), style="dim")
         if job.log:
             err_console.print(f"full log: {escape(job.log)}")

@@ -55,7 +55,8 @@ class LoadedRecipe:
     profile: str | None
     sources: Mapping[str, str] = field(default_factory=dict)
     cibuildwheel: Mapping[str, Any] = field(default_factory=dict)
-    """The package's own ``[tool.cibuildwheel]`` table (never overridden silently)."""
+    """The package's own ``[tool.cibuildwheel]`` table (never overridden silently), with the
+    recipe's ``cibuildwheel`` keys replacing its own."""
 
     def source_of(self, key: str) -> str:
         return _lookup_source(self.sources, key)
@@ -274,6 +275,7 @@ def load_recipe(
     version = project.get("version") if isinstance(project, dict) else None
     requires = project.get("requires-python") if isinstance(project, dict) else None
     cibw = tool.get("cibuildwheel", {}) if isinstance(tool, dict) else {}
+    cibw = merge(dict(cibw) if isinstance(cibw, dict) else {}, recipe.cibuildwheel, {}, "recipe")
     return LoadedRecipe(
         recipe=recipe,
         project_dir=pyproject.parent.resolve(),
@@ -283,5 +285,5 @@ def load_recipe(
         requires_python=str(requires) if requires else None,
         profile=profile,
         sources=dict(sources),
-        cibuildwheel=cibw if isinstance(cibw, dict) else {},
+        cibuildwheel=cibw,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -15,6 +17,19 @@ from wheelyard.config.vocab import NATIVE_PLATFORM, Channel, ConsolidationKind, 
 
 PYTHON_IDENTIFIER = re.compile(r"^cp3(\d+)(t?)$")
 PROFILE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+SYSTEM_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_:-]*$")
+PACKAGE_MANAGERS = ("apt", "dnf", "yum", "apk")
+
+
+@functools.cache
+def cibuildwheel_option_names() -> frozenset[str]:
+    """The option names of the pinned cibuildwheel, from the JSON schema it ships."""
+    from importlib import resources
+
+    schema = resources.files("cibuildwheel").joinpath("resources/cibuildwheel.schema.json")
+    return frozenset(json.loads(schema.read_text(encoding="utf-8"))["properties"])
+
+
 ABI3 = "abi3"
 PY3 = "py3"
 
@@ -116,6 +131,18 @@ class Recipe(FileModel):
     consolidation: Consolidation = Field(
         default="per-variant",
         description="per-variant (one job per variant), per-python, or { groups = N }.",
+    )
+    system_packages: list[str] | dict[str, list[str]] = Field(
+        default_factory=list,
+        description="System packages the build needs (headers and libraries such as "
+        "libyaml-dev), installed in the builder container before the build with the image's "
+        "package manager: one list, or names per manager: { apt = [...], dnf = [...] }.",
+    )
+    cibuildwheel: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Options that replace the package's own [tool.cibuildwheel] ones, key by "
+        "key (a farm recipe for a package you do not own: e.g. a before-all written for another "
+        "distribution's package manager).",
     )
     packages: list[str] = Field(
         default_factory=list,
@@ -221,6 +248,37 @@ class Recipe(FileModel):
         for item in value:
             if item.startswith("/") or ".." in item.split("/"):
                 raise ValueError(f"{item!r} must be a relative path inside the repository")
+        return value
+
+    @field_validator("system_packages")
+    @classmethod
+    def _system_packages(
+        cls, value: list[str] | dict[str, list[str]]
+    ) -> list[str] | dict[str, list[str]]:
+        names = value if isinstance(value, list) else [n for v in value.values() for n in v]
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - set(PACKAGE_MANAGERS))
+            if unknown:
+                hint = did_you_mean(unknown[0], PACKAGE_MANAGERS)
+                raise ValueError(
+                    f"unknown package manager(s) {', '.join(unknown)}"
+                    + (f", {hint}" if hint else f"; known: {', '.join(PACKAGE_MANAGERS)}")
+                )
+        bad = [n for n in names if not SYSTEM_PACKAGE.match(n)]
+        if bad:
+            raise ValueError(f"not a package name: {', '.join(map(repr, bad))}")
+        return value
+
+    @field_validator("cibuildwheel")
+    @classmethod
+    def _cibuildwheel_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        known = cibuildwheel_option_names()
+        for key in value:
+            if key not in known:
+                hint = did_you_mean(key, sorted(known))
+                raise ValueError(
+                    f"{key!r} is not a cibuildwheel option" + (f", {hint}" if hint else "")
+                )
         return value
 
     @field_validator("catalog")
