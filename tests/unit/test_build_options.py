@@ -112,13 +112,25 @@ def test_free_threaded_needs_no_enable_group_and_an_old_group_is_dropped_with_a_
     options = compose(
         jobs["cpu"], own, build_env={}, pythons=["cp312"], image="img", container_engine="podman"
     )
-    assert options.env["CIBW_ENABLE"] == "pypy"
+    # cibuildwheel appends CIBW_ENABLE to the table's groups: the table it reads is rewritten.
+    assert "CIBW_ENABLE" not in options.env
+    assert options.package_options["enable"] == ["pypy"]
     assert any(n.startswith("enable: cpython-freethreading dropped") for n in options.notes)
-    own = replace(loaded, cibuildwheel={"enable": "cpython-freethreading"})
+    own = replace(
+        loaded,
+        cibuildwheel={
+            "enable": "cpython-freethreading",
+            "linux": {"enable": ["cpython-freethreading", "cpython-prerelease"]},
+            "overrides": [{"select": "cp313-*", "enable": ["cpython-freethreading"]}],
+        },
+    )
     options = compose(
         jobs["cpu"], own, build_env={}, pythons=["cp312"], image="img", container_engine="podman"
     )
-    assert options.env["CIBW_ENABLE"] == ""  # overrides the package's table, which would fail
+    table = options.package_options
+    assert table["enable"] == []
+    assert table["linux"]["enable"] == ["cpython-prerelease"]
+    assert table["overrides"] == [{"select": "cp313-*", "enable": []}]
 
 
 def test_cibuildwheels_own_audit_is_off_because_the_gate_audits(projects: Path) -> None:
@@ -249,11 +261,13 @@ def test_a_recipe_replaces_the_packages_own_cibuildwheel_option(tmp_path: Path) 
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "y"\nversion = "1"\n'
         '[tool.cibuildwheel]\nbefore-all = "yum install -y libffi-devel"\ntest-command = "t"\n'
+        '[tool.cibuildwheel.linux]\nbefore-all = "yum install -y libffi-devel"\n'
+        '[[tool.cibuildwheel.overrides]]\nselect = "*-musllinux*"\nbefore-all = "apk add x"\n'
     )
     recipe = tmp_path / "farm.toml"
     recipe.write_text('system-packages = ["libffi-dev"]\ncibuildwheel = { before-all = "" }\n')
     loaded = load_recipe(tmp_path, farm_recipe=recipe, environ={})
-    assert loaded.cibuildwheel == {"before-all": "", "test-command": "t"}
+    assert loaded.cibuildwheel["before-all"] == ""
     [job] = make_plan(loaded, load_catalog(), host=None).jobs
     options = compose(
         job, loaded, build_env={}, pythons=["cp312"], image="img", container_engine="podman"
@@ -261,3 +275,29 @@ def test_a_recipe_replaces_the_packages_own_cibuildwheel_option(tmp_path: Path) 
     assert "libffi-devel" not in options.env["CIBW_BEFORE_ALL"]  # the package's yum step
     assert "apt-get install -y --no-install-recommends libffi-dev" in options.env["CIBW_BEFORE_ALL"]
     assert any(n.startswith("before-all: the recipe's value replaces") for n in options.notes)
+    # ... in the platform table and the overrides too: cibuildwheel reads this table.
+    assert options.package_options == {
+        "before-all": "",
+        "test-command": "t",
+        "linux": {},
+        "overrides": [],
+    }
+
+
+def test_without_a_smoke_test_the_packages_own_tests_and_their_overrides_stay(
+    tmp_path: Path,
+) -> None:
+    """psutil runs its whole suite on one Python and an import test on the others through
+    [[overrides]]: an environment variable would replace both with the top-level command."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "y"\nversion = "1"\n'
+        '[tool.cibuildwheel]\ntest-command = "make test"\n'
+        '[[tool.cibuildwheel.overrides]]\nselect = "cp312-*"\ntest-command = "python -c 1"\n'
+    )
+    loaded = load_recipe(tmp_path, environ={})
+    [job] = make_plan(loaded, load_catalog(), host=None).jobs
+    options = compose(
+        job, loaded, build_env={}, pythons=["cp312"], image="img", container_engine="podman"
+    )
+    assert "CIBW_TEST_COMMAND" not in options.env
+    assert not any(n.startswith("overrides:") for n in options.notes)

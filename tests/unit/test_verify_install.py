@@ -246,8 +246,20 @@ def test_dependency_declared_only_for_an_extra_is_a_warning_and_strict_fails_it(
             b"raise ImportError('demo.legacy moved to the demo-legacy project')\n",
             "refuses to import: ImportError: demo.legacy moved to the demo-legacy project",
         ),
+        (
+            b"try:\n    import setuptools_not_here\nexcept ImportError as ex:\n"
+            b"    raise Exception('this feature needs setuptools_not_here') from ex\n",
+            "needs setuptools_not_here, and says so: Exception: this feature needs "
+            "setuptools_not_here",
+        ),
     ],
-    ids=["python2-module", "other-platform-stdlib", "other-platform-module", "raises-on-purpose"],
+    ids=[
+        "python2-module",
+        "other-platform-stdlib",
+        "other-platform-module",
+        "raises-on-purpose",
+        "says-what-it-needs",
+    ],
 )
 def test_a_submodule_for_some_users_only_is_a_warning(
     tmp_path: Path, source: bytes, warning: str

@@ -29,7 +29,7 @@ LIBRARY = re.compile(r"cannot find -l(?P<name>[\w.+-]+)")
 CMAKE_PACKAGE = re.compile(r"Could NOT find (?P<name>[\w.+-]+)")
 MISSING_COMMAND = re.compile(
     r"(?:^|[\s:])(?P<name>[\w.+-]+): (?:command )?not found\s*$|"
-    r"No such file or directory: '(?P<file>[\w.+-]+)'"
+    r"FileNotFoundError: \[Errno 2\] No such file or directory: '(?P<file>[\w+-]+)'"
 )
 COMPILER_ERROR = re.compile(r"^\S+?:\d+(?::\d+)?: (?:fatal )?error: .+")
 TRACEBACK_END = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception)|SystemExit)(?::.*)?$")

@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import tomlkit
+
 from wheelyard import proc
 from wheelyard.build.diagnose import diagnose
 from wheelyard.build.engine import ContainerEngine, ImageInfo
@@ -134,12 +136,21 @@ def run_job(
             "hint": "rebuild the image with those interpreters, or narrow python",
         }
     else:
+        # cibuildwheel reads the package's options from this file: the package's own table as
+        # wheelyard composed it (the recipe's replacements, enable groups it knows).
+        config = staging.parent / f"{staging.name}.cibuildwheel.toml"
+        config.write_text(
+            tomlkit.dumps({"tool": {"cibuildwheel": dict(options.package_options)}}),
+            encoding="utf-8",
+        )
         argv = [
             sys.executable,
             "-m",
             "cibuildwheel",
             "--platform",
             job.os,
+            "--config-file",
+            str(config),
             "--output-dir",
             str(staging),
             ".",

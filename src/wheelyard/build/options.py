@@ -11,6 +11,7 @@ wheelyard had to take over is written down in ``notes`` and shown to the user.
 
 from __future__ import annotations
 
+import copy
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,54 @@ def package_option(table: Mapping[str, Any], key: str, os_name: str) -> Any:
 
 def cibuildwheel_version() -> str:
     return dist_version("cibuildwheel")
+
+
+PLATFORM_TABLES = ("linux", "macos", "windows", "ios", "android", "pyodide")
+
+
+def effective_table(loaded: LoadedRecipe) -> tuple[dict[str, Any], list[str]]:
+    """The ``[tool.cibuildwheel]`` table cibuildwheel reads for this build (written to a config
+    file it is given), and how it differs from the package's own.
+
+    - a key the recipe's ``cibuildwheel`` sets replaces the package's everywhere: at the top, in
+      its platform tables and in its ``[[overrides]]`` (an override left with only ``select``
+      goes);
+    - ``enable`` groups the pinned cibuildwheel does not know are dropped (an environment
+      variable can only add groups, never remove the package's)."""
+    table: dict[str, Any] = copy.deepcopy(dict(loaded.cibuildwheel))
+    notes: list[str] = []
+    replaced = [k for k in loaded.recipe.cibuildwheel if k not in PLATFORM_TABLES]
+    source = loaded.source_of("cibuildwheel")
+    for key in replaced:
+        notes.append(f"{key}: the recipe's value replaces the package's ({source})")
+        for platform in PLATFORM_TABLES:
+            sub = table.get(platform)
+            if isinstance(sub, dict):
+                sub.pop(key, None)
+        overrides = table.get("overrides")
+        if isinstance(overrides, list):
+            for override in overrides:
+                if isinstance(override, dict):
+                    override.pop(key, None)
+            table["overrides"] = [
+                o for o in overrides if not (isinstance(o, dict) and set(o) <= {"select"})
+            ]
+    places: list[dict[str, Any]] = [table]
+    places += [t for p in PLATFORM_TABLES if isinstance(t := table.get(p), dict)]
+    places += [o for o in table.get("overrides") or () if isinstance(o, dict)]
+    dropped: list[str] = []
+    for place in places:
+        if "enable" in place:
+            kept, gone = known_enable_groups(place["enable"])
+            dropped += gone
+            place["enable"] = kept
+    if dropped:
+        notes.append(
+            f"enable: {', '.join(sorted(set(dropped)))} dropped: cibuildwheel "
+            f"{cibuildwheel_version()} has no such group (free-threaded builds need none; it "
+            "builds those the job selects)"
+        )
+    return table, notes
 
 
 def known_enable_groups(value: Any) -> tuple[list[str], list[str]]:
@@ -169,9 +218,9 @@ def compose(
     ``compiler_cache``: compile through ccache (a persistent cache is mounted at CCACHE_DIR);
     False turns ccache off entirely, so a cold cache costs nothing.
     """
-    table = loaded.cibuildwheel
+    table, table_notes = effective_table(loaded)
     os_name = job.os
-    notes: list[str] = []
+    notes: list[str] = list(table_notes)
     env: dict[str, str] = {}
     suffix = job.build_selector.split()[0].split("-", 1)[1] if job.build_selector else ""
 
@@ -250,9 +299,11 @@ def compose(
 
     package_test = _as_commands(package_option(table, "test-command", os_name))
     if job.test_in_build:
-        test = _join(smoke_command(loaded), package_test)
-        if test:
-            env["CIBW_TEST_COMMAND"] = test
+        smoke = smoke_command(loaded)
+        # Without a smoke test the package's own test-command stays cibuildwheel's to read,
+        # with its per-Python [[overrides]] (an environment variable would supersede them).
+        if smoke:
+            env["CIBW_TEST_COMMAND"] = _join(smoke, package_test)
         if package_test and loaded.recipe.smoke_test:
             notes.append("test-command: wheelyard's smoke test, then the package's tests")
     else:
@@ -261,17 +312,6 @@ def compose(
             f"test: skipped in the build job; the {job.variant} wheels get a GPU smoke test "
             f"on {job.test_runner}"
         )
-
-    enable, dropped = known_enable_groups(package_option(table, "enable", os_name))
-    if dropped:
-        notes.append(
-            f"enable: {', '.join(dropped)} dropped: cibuildwheel {cibuildwheel_version()} has no "
-            f"such group (free-threaded builds need none; it builds those the job selects)"
-        )
-    if enable:
-        env["CIBW_ENABLE"] = " ".join(enable)
-    elif dropped:
-        env["CIBW_ENABLE"] = ""
 
     # wheelyard's gate runs abi3audit on every abi3 wheel; cibuildwheel's own audit would install
     # abi3audit on the host a second time (and fail where its constraints do not resolve).
@@ -291,10 +331,12 @@ def compose(
             f"manylinux-{job.arch}-image",
             "container-engine",
         }
+        if "CIBW_TEST_COMMAND" not in env:
+            owned.discard("test-command")
         touched = sorted({k for o in overrides if isinstance(o, Mapping) for k in o} & owned)
         if touched:
             notes.append(
                 "overrides: the package's [[tool.cibuildwheel.overrides]] for "
                 f"{', '.join(touched)} are superseded by the composed values above"
             )
-    return ComposedOptions(env=env, notes=tuple(notes), package_options=dict(table))
+    return ComposedOptions(env=env, notes=tuple(notes), package_options=table)

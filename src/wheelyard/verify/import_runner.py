@@ -17,6 +17,19 @@ import traceback
 from pathlib import Path
 
 
+def _missing_in_chain(exc: BaseException) -> str | None:
+    """The module a ModuleNotFoundError behind ``exc`` names: the module caught the missing
+    import and raised its own error (an optional dependency it says it needs)."""
+    seen = set()
+    link = exc.__cause__ or exc.__context__
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        if isinstance(link, ModuleNotFoundError):
+            return link.name
+        link = link.__cause__ or link.__context__
+    return None
+
+
 def main() -> None:
     faulthandler.enable()
     modules = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
@@ -33,6 +46,7 @@ def main() -> None:
                     "event": "error",
                     "type": type(exc).__name__,
                     "missing": exc.name if isinstance(exc, ModuleNotFoundError) else None,
+                    "missing_behind": _missing_in_chain(exc),
                     "traceback": traceback.format_exc(),
                 }
             else:

@@ -225,7 +225,8 @@ def tolerated(
     fail. A submodule that needs what only some users have - an optional dependency (declared
     under an extra), a standard-library module of another platform or of Python 2, a module of
     the package named for another platform (``_psutil_aix``) - or that raises ImportError on
-    purpose is a warning: the package works without it."""
+    purpose, or its own error after catching a missing import, is a warning: the package works
+    without it."""
     if "." not in module:
         return None
     tb = str(event.get("traceback") or "")
@@ -252,6 +253,9 @@ def tolerated(
         return None
     if kind == "ImportError":
         return f"refuses to import: {_last_line(tb)}"
+    behind = event.get("missing_behind")
+    if behind:
+        return f"needs {behind}, and says so: {_last_line(tb)}"
     return None
 
 
