@@ -362,3 +362,29 @@ def test_checks_can_be_left_out(tmp_path: Path, check: Check) -> None:
     options = replace(options, checks=options.checks - {check})
     report = verify_wheel(make_wheel(tmp_path, GOOD), options=options)
     assert report.result(check) is None
+
+
+def test_an_undeclared_import_the_index_has_is_a_warning_one_it_lacks_fails(
+    tmp_path: Path,
+) -> None:
+    """ijson's optional cffi backend imports cffi without declaring it: cffi is on the index,
+    so users can install it. A module no index has (tests/projects/undeclared-dep) fails."""
+    index = tmp_path / "simple"
+    (index / "optional-backend").mkdir(parents=True)
+    files = {
+        **GOOD,
+        "demo/backends/__init__.py": b"",
+        "demo/backends/fast.py": b"import optional_backend\n",
+        "demo/broken.py": b"import not_on_any_index_at_all\n",
+    }
+    path = make_wheel(tmp_path, files)
+    options = options_here(tmp_path, index_url=index.as_uri())
+    imports = result(verify_wheel(path, options=options), Check.IMPORTS)
+    assert imports.outcome is Outcome.FAIL
+    assert [(f.code, f.path) for f in imports.findings] == [
+        ("undeclared-dependency", "demo.broken")
+    ]
+    assert warnings(imports) == [
+        "warning: demo.backends.fast needs optional_backend, which it does not declare but "
+        "which the index has (an optional dependency left undeclared): not counted"
+    ]

@@ -153,6 +153,7 @@ def _per_interpreter(
                         timeout=options.import_timeout,
                         metadata=metadata,
                         strict=options.strict,
+                        index_url=options.index_url,
                     )
                 )
             if Check.SMOKE in options.checks:

@@ -47,6 +47,7 @@ def main() -> None:
                     "type": type(exc).__name__,
                     "missing": exc.name if isinstance(exc, ModuleNotFoundError) else None,
                     "missing_behind": _missing_in_chain(exc),
+                    "import_error": isinstance(exc, ImportError),
                     "traceback": traceback.format_exc(),
                 }
             else:

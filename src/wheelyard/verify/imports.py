@@ -14,7 +14,10 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -33,6 +36,8 @@ EXTENSION = re.compile(r"^(?P<module>[A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z0-9_-]+)
 """``_hello.cpython-312-x86_64-linux-gnu.so``, ``_hello.abi3.so``, ``_hello.pyd`` ..."""
 IMPORTABLE_DATA = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
 STDLIB = frozenset(sys.stdlib_module_names)
+SIMPLE_ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html"
+INDEX_TIMEOUT = 15.0
 PYTHON2_STDLIB = frozenset(
     [
         "__builtin__",
@@ -215,16 +220,39 @@ def _missing_finding(
     )
 
 
+def on_index(module: str, index_url: str | None) -> bool:
+    """Whether a project named like ``module`` is on the index (a dependency a user can install),
+    as far as one request can tell; never without an index."""
+    if index_url is None:
+        return False
+    name = canonicalize_name(module)
+    if index_url.startswith("file:") or "://" not in index_url:
+        root = Path(urllib.parse.unquote(urllib.parse.urlsplit(index_url).path or index_url))
+        return (root / name).is_dir()
+    url = f"{index_url.rstrip('/')}/{name}/"
+    request = urllib.request.Request(url, headers={"Accept": SIMPLE_ACCEPT})
+    try:
+        with urllib.request.urlopen(request, timeout=INDEX_TIMEOUT) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return False
+
+
 def tolerated(
-    module: str, event: Mapping[str, Any], own_top: frozenset[str], metadata: Metadata | None
+    module: str,
+    event: Mapping[str, Any],
+    own_top: frozenset[str],
+    metadata: Metadata | None,
+    installable: Callable[[str], bool] = lambda _name: False,
 ) -> str | None:
     """Why an import failure of ``module`` does not fail the wheel, or None when it does.
 
     A top-level module that does not import, an extension that cannot load, a dependency
-    imported but not declared, a module of the package that is missing, and a syntax error always
-    fail. A submodule that needs what only some users have - an optional dependency (declared
-    under an extra), a standard-library module of another platform or of Python 2, a module of
-    the package named for another platform (``_psutil_aix``) - or that raises ImportError on
+    imported but neither declared nor to be had from the index, a module of the package that is
+    missing, and a syntax error always fail. A submodule that needs what only some users have -
+    an optional dependency (declared under an extra, or undeclared but ``installable`` from the
+    index), a standard-library module of another platform or of Python 2, a module of the
+    package named for another platform (``_psutil_aix``) - or that raises ImportError on
     purpose, or its own error after catching a missing import, is a warning: the package works
     without it."""
     if "." not in module:
@@ -250,8 +278,13 @@ def tolerated(
         ]
         if extras:
             return f"needs {missing}, an optional dependency ({'; '.join(extras)})"
+        if installable(top):
+            return (
+                f"needs {missing}, which it does not declare but which the index has (an optional "
+                "dependency left undeclared)"
+            )
         return None
-    if kind == "ImportError":
+    if kind == "ImportError" or event.get("import_error"):
         return f"refuses to import: {_last_line(tb)}"
     behind = event.get("missing_behind")
     if behind:
@@ -278,6 +311,7 @@ def import_all(
     timeout: float,
     metadata: Metadata | None,
     strict: bool = False,
+    index_url: str | None = None,
 ) -> CheckResult:
     """Import ``modules`` in ``environment``, restarting after a crash or a hang.
 
@@ -330,7 +364,13 @@ def import_all(
             if event.event == "error":
                 tb = str(event.data.get("traceback") or "")
                 missing = event.data.get("missing")
-                excuse = tolerated(event.module, event.data, own_top, metadata)
+                excuse = tolerated(
+                    event.module,
+                    event.data,
+                    own_top,
+                    metadata,
+                    installable=lambda name: on_index(name, index_url),
+                )
                 if excuse is not None and not strict:
                     warnings.append(f"warning: {event.module} {excuse}: not counted")
                     outcomes[event.module] = "tolerated"
