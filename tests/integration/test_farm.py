@@ -151,3 +151,22 @@ def test_a_dev_server_a_killed_farm_left_running_is_replaced(tmp_path: Path) -> 
             second.stop()
     finally:
         first.stop()
+
+
+def test_the_farm_builds_a_pypi_package_by_name_with_its_own_version(farm: FarmProcess) -> None:
+    """`wheelyard farm submit NAME==VERSION`: the sdist comes from the index (hash checked), is
+    uploaded, and the farm builds the package as it is - no table, its own version."""
+    farm.start()
+    submitted = farm.cli(
+        "farm", "submit", "markupsafe==3.0.4", "--python", "cp312", "--data", str(farm.data),
+        "--wait", "--timeout", "300", "--json",
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
+    build = json.loads(submitted.stdout[submitted.stdout.index("{") :])
+    assert build["state"] == "published", build
+    assert (build["version"], build["channel"]) == ("3.0.4", "release")
+    assert build["source"].endswith("markupsafe-3.0.4.tar.gz")
+    [wheel] = build["wheels"]
+    assert wheel["filename"].startswith("markupsafe-3.0.4-cp312-cp312-manylinux")
+    assert wheel["verification"]["status"] in ("passed", "incomplete")
+    farm.stop()

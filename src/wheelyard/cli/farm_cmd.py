@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +18,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from wheelyard.cli.common import configured_index
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.worker_cmd import (
     DEFAULT_CACHE,
@@ -30,6 +32,7 @@ from wheelyard.cli.worker_cmd import (
 from wheelyard.errors import FarmError
 from wheelyard.farm.client import FarmClient
 from wheelyard.farm.settings import ADMIN_TOKEN_FILE, DEFAULT_NAMESPACE, FarmSettings
+from wheelyard.source import fetch_sdist, parse_requirement
 
 if TYPE_CHECKING:
     from wheelyard.farm.db import Database
@@ -291,11 +294,19 @@ def submit_command(
     source: Annotated[
         str,
         typer.Argument(
-            help="A git URL (with --ref), an sdist (.tar.gz/.zip) to upload, or a directory of "
-            "the farm's machine (admin token)."
+            help="A git URL (with --ref), an sdist (.tar.gz/.zip) to upload, NAME==VERSION (its "
+            "sdist from the index, uploaded), or a directory of the farm's machine (admin token)."
         ),
     ],
     ref: Annotated[str | None, typer.Option(help="Git branch, tag or commit.")] = None,
+    index_url: Annotated[
+        str | None,
+        typer.Option(
+            "--index-url",
+            help="Index NAME==VERSION comes from (default: $UV_INDEX_URL, $PIP_INDEX_URL, else "
+            "PyPI).",
+        ),
+    ] = None,
     python: Annotated[
         list[str] | None, typer.Option("--python", help="Override python (repeat).")
     ] = None,
@@ -316,8 +327,16 @@ def submit_command(
     if date:
         options["date"] = date
     path = Path(source)
-    if path.is_file() and source.endswith((".tar.gz", ".tgz", ".zip")):
-        query = {"python": options["python"], "variants": options["variants"], "date": date}
+    requirement = None if path.exists() else parse_requirement(source)
+    query = {"python": options["python"], "variants": options["variants"], "date": date}
+    if requirement is not None:
+        index = configured_index(index_url)
+        with tempfile.TemporaryDirectory(prefix="wheelyard-submit-") as tmp:
+            sdist = fetch_sdist(requirement, index_url=index, into=Path(tmp))
+            if not as_json:
+                console.print(f"submitting {escape(sdist.name)} ({requirement} from {index})")
+            build = client.submit_sdist(sdist, query)
+    elif path.is_file() and source.endswith((".tar.gz", ".tgz", ".zip")):
         build = client.submit_sdist(path, query)
     elif path.is_dir():
         build = client.submit({"path": str(path.resolve()), **options})
