@@ -190,7 +190,9 @@ def repair_command(job: Job, *, torch: bool, extra_excludes: Sequence[str] = ())
     flags = "".join(f" --exclude {shlex.quote(lib)}" for lib in excludes)
     stats = ccache_stats_command()
     keep = f"(cp {{dest_dir}}/*.whl {EARLY_DIR}/ 2>/dev/null || true)"
-    return f"auditwheel repair{flags} -w {{dest_dir}} {{wheel}} && {keep} && {stats}"
+    # --plat auto: only the tags auditwheel derives from the wheel's symbols, not also the
+    # image's AUDITWHEEL_PLAT (manylinux_2_36 on a bookworm image) on every wheel.
+    return f"auditwheel repair --plat auto{flags} -w {{dest_dir}} {{wheel}} && {keep} && {stats}"
 
 
 def smoke_command(loaded: LoadedRecipe) -> str | None:
