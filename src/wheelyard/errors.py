@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 EXIT_FAILURE = 1
+"""Something failed: a build, a check, a command wheelyard ran."""
 EXIT_BAD_INPUT = 2
+"""The input is wrong: recipe, options, a file, a package name; nothing was attempted."""
+EXIT_NOTHING_TO_RUN = 3
+"""Nothing this machine can run: every planned job needs another runner, or a GPU check found no
+GPU. Not a failure of what was asked, and never a silent success."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C: what was running was stopped, what was done is recorded."""
 
 
 class WheelyardError(Exception):
@@ -85,6 +92,42 @@ class SourceError(WheelyardError):
     no sdist, an archive that is not safe to unpack, metadata the backend cannot report."""
 
     exit_code = 2
+
+
+class MetadataError(SourceError):
+    """The package's name or version cannot be read, or is not valid."""
+
+
+class TimingsError(ProblemsError):
+    """A ``--timings`` file for the cost model is invalid."""
+
+    title = "invalid timings file"
+
+
+class BuildRequestError(WheelyardError):
+    """The build asked for something the plan does not have."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class BuildFailedError(WheelyardError):
+    """At least one job failed, or a wheel failed the gate; the record and logs say which."""
+
+
+class NothingToRunError(WheelyardError):
+    """No planned job can run on this machine (they need other runners): nothing was built."""
+
+    exit_code = EXIT_NOTHING_TO_RUN
+
+
+class BuildInterruptedError(WheelyardError):
+    """Ctrl-C during a job: containers stopped, the record written, then this."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+class VerifyFailedError(WheelyardError):
+    """At least one wheel failed a check (or, with --strict, a check was skipped)."""
 
 
 class ProcessError(WheelyardError):

@@ -142,3 +142,17 @@ def test_build_of_an_unknown_job_is_refused_before_anything_runs(cli: Any) -> No
     assert result.exit_code == 2
     assert "--job linux-x86_64-cu999: no such job in the plan" in result.stderr
     assert "planned jobs: linux-x86_64-cpu" in result.stderr
+
+
+def test_a_build_where_no_job_can_run_here_exits_3_not_1(cli: Cli, tmp_path: Path) -> None:
+    """Every planned job needs another runner (macOS): nothing failed, nothing was built."""
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1.0"\n[tool.wheelyard]\nplatforms = ["macos-arm64"]\n'
+    )
+    result = cli("build", str(project), "--output", str(tmp_path / "out"))
+    assert result.exit_code == 3
+    assert "no job ran on this machine, so no wheel was built" in result.stderr
+    record = json.loads((tmp_path / "out" / "build-record.json").read_text())
+    assert [job["status"] for job in record["jobs"]] == ["skipped"]

@@ -10,8 +10,9 @@ import pytest
 from wheelyard.catalog import load_catalog
 from wheelyard.config import load_recipe
 from wheelyard.config.vocab import Platform
+from wheelyard.errors import TimingsError
 from wheelyard.plan import make_plan
-from wheelyard.plan.cost import CostParameters, TimingsError, estimate, load_parameters
+from wheelyard.plan.cost import CostParameters, estimate, load_parameters
 
 
 def matrix_plan(projects: Path):  # type: ignore[no-untyped-def]

@@ -19,18 +19,12 @@ from wheelyard.build.record import BuildRecord, JobRecord, write_json_atomic
 from wheelyard.catalog.model import Catalog
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel, Platform
-from wheelyard.errors import WheelyardError
+from wheelyard.errors import BuildInterruptedError, WheelyardError
 from wheelyard.plan.matrix import Job, Plan
 from wheelyard.source import own_version
 from wheelyard.version import build_environment, package_version
 
 RECORD_NAME = "build-record.json"
-
-
-class BuildInterruptedError(WheelyardError):
-    """Ctrl-C during a job: containers stopped, the record written, then this."""
-
-    exit_code = 130
 
 
 ImageProvider = Callable[[Job, Catalog], tuple[str, ImageInfo]]

@@ -37,7 +37,7 @@ from wheelyard.cli.plan_cmd import echo_recipe
 from wheelyard.cli.verify_cmd import dependency_index
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel
-from wheelyard.errors import WheelyardError
+from wheelyard.errors import BuildFailedError, BuildRequestError, NothingToRunError
 from wheelyard.plan import Job, make_plan
 from wheelyard.plan.host import host_platform
 from wheelyard.source import fetch_sdist, parse_requirement
@@ -47,16 +47,6 @@ from wheelyard.version import check_build_tag
 from wheelyard.wheel.linkage import linkage_of
 
 DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
-
-
-class BuildRequestError(WheelyardError):
-    """The build asked for something the plan does not have."""
-
-    exit_code = 2
-
-
-class BuildFailedError(WheelyardError):
-    """At least one job failed; the record and logs say which and where."""
 
 
 class Reporter:
@@ -401,7 +391,7 @@ def build_command(
             hint="`wheelyard verify WHEEL` shows every finding; the record marks them failed",
         )
     if not any(j.wheels for j in record.jobs):
-        raise BuildFailedError(
+        raise NothingToRunError(
             "no job ran on this machine, so no wheel was built",
             hint="`wheelyard plan` shows where each job runs; build the others on their runners",
         )

@@ -24,7 +24,6 @@ from wheelyard.cli.verify_cmd import (
     ProjectOpt,
     PythonOpt,
     RecipeFileOpt,
-    VerifyFailedError,
     WheelsArg,
     base_options,
     dependency_index,
@@ -32,7 +31,7 @@ from wheelyard.cli.verify_cmd import (
     summary_table,
     write_json,
 )
-from wheelyard.errors import VerifyError
+from wheelyard.errors import VerifyError, VerifyFailedError
 from wheelyard.verify.gate import verify_wheels
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
 from wheelyard.verify.gpu_detect import GpuInventory, detect_gpus

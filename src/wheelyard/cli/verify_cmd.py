@@ -18,7 +18,7 @@ from rich.table import Table
 from wheelyard.catalog import Catalog, load_catalog
 from wheelyard.cli.common import configured_index, load
 from wheelyard.cli.output import console, err_console, print_json
-from wheelyard.errors import WheelyardError
+from wheelyard.errors import VerifyFailedError
 from wheelyard.verify import (
     Check,
     Interpreter,
@@ -93,10 +93,6 @@ class CheckName(StrEnum):
     INSTALL = "install"
     IMPORTS = "imports"
     SMOKE = "smoke"
-
-
-class VerifyFailedError(WheelyardError):
-    """At least one wheel failed a check (or, with --strict, a check was skipped)."""
 
 
 def interpreters_from(pythons: list[Path] | None) -> tuple[Interpreter, ...]:

@@ -19,12 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from wheelyard.config.suggest import did_you_mean
-from wheelyard.errors import Problem, ProblemsError
+from wheelyard.errors import Problem, TimingsError
 from wheelyard.plan.matrix import Plan
-
-
-class TimingsError(ProblemsError):
-    title = "invalid timings file"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,8 +1,8 @@
 """What a package is: a source tree or an sdist, and the name and version it reports."""
 
+from wheelyard.errors import MetadataError
 from wheelyard.source.index import DEFAULT_INDEX, fetch_sdist, parse_requirement
 from wheelyard.source.metadata import (
-    MetadataError,
     ProjectMetadata,
     backend_metadata,
     own_version,

@@ -30,15 +30,11 @@ from packaging.version import InvalidVersion, Version
 
 from wheelyard import proc
 from wheelyard.config.load import LoadedRecipe
-from wheelyard.errors import ProcessError, SourceError
+from wheelyard.errors import MetadataError, ProcessError
 
 BACKEND_TIMEOUT = 600.0
 """Seconds the backend may take to install its build requirements and report metadata."""
 PKG_INFO = "PKG-INFO"
-
-
-class MetadataError(SourceError):
-    """The package's name or version cannot be read, or is not valid."""
 
 
 @dataclass(frozen=True, kw_only=True)
