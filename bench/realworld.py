@@ -6,7 +6,8 @@
 For every package of tests/realworld/packages.txt (real PyPI sdists, none with a
 [tool.wheelyard] table), side by side in one run, on the same builder image and Pythons:
 
-  wheelyard     `wheelyard build NAME==VERSION` with the defaults: it fetches the sdist from the
+  wheelyard     `wheelyard build NAME==VERSION` with the defaults (every Python from 3.10 the
+                image has, narrowed by the package's requires-python): it fetches the sdist from the
                 index itself (counted in its time), builds the package's own version, runs the
                 verification gate (clean install + import of every module); where
                 tests/realworld/recipes/NAME.toml exists it is passed as the farm recipe
@@ -38,6 +39,9 @@ from packaging.utils import parse_wheel_filename
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "tests" / "realworld" / "packages.txt"
 RECIPES = REPO / "tests" / "realworld" / "recipes"
+DEFAULT_PYTHONS = ["cp310", "cp311", "cp312", "cp313"]
+"""What the image has of wheelyard's default (every Python from 3.10): wheelyard runs with its
+defaults then, and plain cibuildwheel is given these."""
 
 sys.path.insert(0, str(REPO / "src"))
 from wheelyard.build.engine import detect_engine  # noqa: E402
@@ -94,7 +98,7 @@ def run(argv: list[str], env: dict[str, str], log: Path, out: Path, cwd: Path) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pythons", nargs="+", default=["cp310", "cp311", "cp312", "cp313"])
+    parser.add_argument("--pythons", nargs="+", default=DEFAULT_PYTHONS)
     parser.add_argument("--only", nargs="+", default=None, help="Only these package names.")
     parser.add_argument("--results", type=Path, default=REPO / "bench/results/realworld.json")
     args = parser.parse_args()
@@ -112,7 +116,11 @@ def main() -> None:
         folder = work / name
         sdist = fetch_sdist(requirement, index_url=DEFAULT_INDEX, into=folder / "sdist")
 
-        env = clean_env() | {"WHEELYARD_PYTHON": " ".join(args.pythons)}
+        env = clean_env()
+        if args.pythons != DEFAULT_PYTHONS:
+            # A range, so that a package's requires-python narrows it as the default does.
+            minors = sorted(int(p[3:]) for p in args.pythons)
+            env["WHEELYARD_PYTHON"] = f">=3.{minors[0]},<3.{minors[-1] + 1}"
         argv = [sys.executable, "-m", "wheelyard", "build", str(requirement)]
         argv += ["--output", str(folder / "wheelyard"), "--no-compiler-cache"]
         recipe = RECIPES / f"{name}.toml"

@@ -252,6 +252,11 @@ def test_dependency_declared_only_for_an_extra_is_a_warning_and_strict_fails_it(
             "needs setuptools_not_here, and says so: Exception: this feature needs "
             "setuptools_not_here",
         ),
+        (
+            b"raise LookupError('only use this module inside a doctest')\n",
+            "raises on purpose outside its intended use: LookupError: only use this module "
+            "inside a doctest",
+        ),
     ],
     ids=[
         "python2-module",
@@ -259,6 +264,7 @@ def test_dependency_declared_only_for_an_extra_is_a_warning_and_strict_fails_it(
         "other-platform-module",
         "raises-on-purpose",
         "says-what-it-needs",
+        "raises-on-purpose-outside-its-use",
     ],
 )
 def test_a_submodule_for_some_users_only_is_a_warning(
@@ -387,4 +393,25 @@ def test_an_undeclared_import_the_index_has_is_a_warning_one_it_lacks_fails(
     assert warnings(imports) == [
         "warning: demo.backends.fast needs optional_backend, which it does not declare but "
         "which the index has (an optional dependency left undeclared): not counted"
+    ]
+
+
+def test_a_private_helper_with_an_undeclared_import_is_a_warning_a_broken_module_fails(
+    tmp_path: Path,
+) -> None:
+    """numpy ships numpy._core.cversions, a build-time helper importing code_generators; a
+    public module that breaks on an attribute error is a real failure."""
+    files = {
+        **GOOD,
+        "demo/_build_helper.py": b"import code_generators_not_on_any_index\n",
+        "demo/api.py": b"import demo.util\nX = demo.util.no_such_function\n",
+    }
+    imports = result(
+        verify_wheel(make_wheel(tmp_path, files), options=options_here(tmp_path)), Check.IMPORTS
+    )
+    assert imports.outcome is Outcome.FAIL
+    assert [(f.code, f.path) for f in imports.findings] == [("import-error", "demo.api")]
+    assert warnings(imports) == [
+        "warning: demo._build_helper needs code_generators_not_on_any_index, and is a private "
+        "module (a helper the package's public modules do not import): not counted"
     ]

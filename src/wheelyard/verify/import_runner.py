@@ -30,6 +30,15 @@ def _missing_in_chain(exc: BaseException) -> str | None:
     return None
 
 
+def _raised_at(exc: BaseException) -> dict[str, str] | None:
+    """The file and source line of the frame that raised ``exc`` (``raise ...`` when on purpose)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return None
+    last = frames[-1]
+    return {"file": last.filename, "line": (last.line or "").strip()}
+
+
 def main() -> None:
     faulthandler.enable()
     modules = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
@@ -48,6 +57,7 @@ def main() -> None:
                     "missing": exc.name if isinstance(exc, ModuleNotFoundError) else None,
                     "missing_behind": _missing_in_chain(exc),
                     "import_error": isinstance(exc, ImportError),
+                    "raised_at": _raised_at(exc),
                     "traceback": traceback.format_exc(),
                 }
             else:

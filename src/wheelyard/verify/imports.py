@@ -252,9 +252,11 @@ def tolerated(
     missing, and a syntax error always fail. A submodule that needs what only some users have -
     an optional dependency (declared under an extra, or undeclared but ``installable`` from the
     index), a standard-library module of another platform or of Python 2, a module of the
-    package named for another platform (``_psutil_aix``) - or that raises ImportError on
-    purpose, or its own error after catching a missing import, is a warning: the package works
-    without it."""
+    package named for another platform (``_psutil_aix``), an undeclared import in a private
+    module (``numpy._core.cversions``, a build-time helper) - or that raises ImportError on
+    purpose, its own error after catching a missing import, or any error from a ``raise``
+    statement of the package's own code (``lxml.usedoctest`` outside a doctest) is a warning:
+    the package works without it."""
     if "." not in module:
         return None
     tb = str(event.get("traceback") or "")
@@ -283,12 +285,23 @@ def tolerated(
                 f"needs {missing}, which it does not declare but which the index has (an optional "
                 "dependency left undeclared)"
             )
+        if any(part.startswith("_") for part in module.split(".")[1:]):
+            return (
+                f"needs {missing}, and is a private module (a helper the package's public "
+                "modules do not import)"
+            )
         return None
     if kind == "ImportError" or event.get("import_error"):
         return f"refuses to import: {_last_line(tb)}"
     behind = event.get("missing_behind")
     if behind:
         return f"needs {behind}, and says so: {_last_line(tb)}"
+    raised = event.get("raised_at")
+    if isinstance(raised, Mapping) and str(raised.get("line", "")).startswith("raise"):
+        root = module.split(".", maxsplit=1)[0]
+        file = str(raised.get("file", ""))
+        if f"/{root}/" in file or file.endswith(f"/{root}.py"):
+            return f"raises on purpose outside its intended use: {_last_line(tb)}"
     return None
 
 
