@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from wheelyard.build.engine import ContainerInfo
 from wheelyard.build.job import JOB_LABEL, compiler_cache_deltas, reap_exited_containers
 from wheelyard.build.options import (
@@ -301,3 +303,15 @@ def test_without_a_smoke_test_the_packages_own_tests_and_their_overrides_stay(
     )
     assert "CIBW_TEST_COMMAND" not in options.env
     assert not any(n.startswith("overrides:") for n in options.notes)
+
+
+@pytest.mark.parametrize(
+    "took", ["2.5 seconds", "a second", "345 milliseconds", "a minute", "3 minutes"]
+)
+def test_a_python_finished_in_any_humanized_time_counts_as_finished(took: str) -> None:
+    """cibuildwheel writes durations with humanize: a fast build finishes "in a second"."""
+    follower = LogFollower()
+    follower.feed("Building cp312-manylinux_x86_64 wheel")
+    follower.feed(f"✓ cp312-manylinux_x86_64 finished in {took}")
+    assert follower.pythons["cp312"].seconds is not None
+    assert follower.current is None
