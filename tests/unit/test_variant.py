@@ -29,6 +29,7 @@ from wheelyard.wheel.variant import (
     variant_of,
 )
 from wheelyard.wheel.variants_json import (
+    Provider,
     VariantMetadata,
     merge_metadata,
     parse_variant_metadata,
@@ -47,9 +48,29 @@ def catalog_variant(name: str) -> Variant:
     return variant_of(name, CATALOG.variant(name).properties)
 
 
+PROVIDERS = {
+    ns: Provider(requires=tuple(e.requires), plugin_api=e.plugin_api)
+    for ns, e in CATALOG.providers.items()
+}
+
+
 def release(*names: str) -> VariantMetadata:
     variants = [catalog_variant(n) for n in names]
-    return VariantMetadata(namespaces=NAMESPACES, variants={v.label: v for v in variants})
+    return VariantMetadata(
+        namespaces=NAMESPACES, variants={v.label: v for v in variants}, providers=PROVIDERS
+    )
+
+
+def validate(doc: dict[str, object]) -> None:
+    """The PEP 825 part against the pinned schema (which forbids keys it does not define), and
+    the providers table installers need: exactly one provider per listed namespace."""
+    providers = doc.get("providers")
+    assert isinstance(providers, dict)
+    priorities = doc["default-priorities"]
+    assert isinstance(priorities, dict)
+    assert list(providers) == priorities["namespace"]
+    assert all(p["requires"] and ":" in p["plugin-api"] for p in providers.values())
+    jsonschema.validate({k: v for k, v in doc.items() if k != "providers"}, SCHEMA)
 
 
 def test_the_pinned_schema_is_the_format_constant() -> None:
@@ -122,9 +143,9 @@ def test_a_bad_label_in_a_file_name_is_an_error() -> None:
 
 def test_variant_json_and_variants_json_validate_against_the_pinned_schema() -> None:
     metadata = release("cpu", "cu126", "cu128")
-    jsonschema.validate(json.loads(metadata.render()), SCHEMA)
+    validate(json.loads(metadata.render()))
     single = metadata.only("cu128")
-    jsonschema.validate(json.loads(single.render()), SCHEMA)
+    validate(json.loads(single.render()))
     assert list(json.loads(single.render())["variants"]) == ["cu128"]
     values = json.loads(single.render())["variants"]["cu128"]["nvidia"]["sm_arch"]
     assert values == sorted(values)  # PEP 825: values sorted lexically
@@ -142,7 +163,12 @@ def test_documents_round_trip() -> None:
             lambda d: d.update({"$schema": "https://variants-schema.wheelnext.dev/v0.2.0.json"}),
             "not supported",
         ),
-        (lambda d: d.update({"providers": {}}), "unknown key"),
+        (lambda d: d.update({"providers": {}}), "providers name"),
+        (lambda d: d.update({"provider": {}}), "unknown key"),
+        (
+            lambda d: d.update({"providers": {"nvidia": {"requires": [], "enable-if": "x"}}}),
+            "unknown key.s. enable-if",
+        ),
         (lambda d: d["default-priorities"].update({"namespace": []}), "non-empty list"),
         (lambda d: d["variants"].update({"null": {"nvidia": {"sm_arch": ["90_real"]}}}), "null"),
         (lambda d: d["variants"]["cu128"]["nvidia"].update({"sm_arch": []}), "non-empty list"),
@@ -215,7 +241,7 @@ def test_variant_fallback_and_legacy_wheels(tmp_path: Path) -> None:
     assert f"{dist}/variant.json" in members
     assert not any("+cu128" in name for name in members)
     doc = json.loads(members[f"{dist}/variant.json"])
-    jsonschema.validate(doc, SCHEMA)
+    validate(doc)
     assert list(doc["variants"]) == ["cu128"]
     assert b"\nVersion: 0.1.0.dev20261120\n" in members[f"{dist}/METADATA"]
     assert members[f"{dist}/METADATA"] == variant.metadata
@@ -269,11 +295,9 @@ def test_metadata_must_agree_across_variants() -> None:
 
 
 def test_variantlib_cross_check() -> None:
-    """variantlib reads format v0.2.0 (with 'providers'); it rejects PEP 825 v0.1.1 documents.
-
-    With a providers table added, it parses our labels and properties identically and orders
-    the variants as wheelyard does (docs/publish.md lists the differences).
-    """
+    """variantlib reads documents with a 'providers' table, as wheelyard writes them: it parses
+    our labels and properties identically and orders the variants as wheelyard does
+    (docs/publish.md lists the differences); without the table it refuses them."""
     from variantlib.errors import ValidationError
     from variantlib.models.variant import VariantProperty as VLProperty
     from variantlib.resolver.filtering import filter_variants_by_property
@@ -286,10 +310,10 @@ def test_variantlib_cross_check() -> None:
 
     ours = release("cpu", "cu126", "cu128", "cu130")
     data = json.loads(ours.render())
-    with pytest.raises(ValidationError, match="providers"):
-        VariantsJson(data)
-    data["providers"] = {ns: {"requires": [f"{ns}-provider"]} for ns in NAMESPACES}
     theirs = VariantsJson(data)
+    without = {k: v for k, v in data.items() if k != "providers"}
+    with pytest.raises(ValidationError, match="providers"):
+        VariantsJson(without)
     assert sorted(theirs.variants) == sorted(ours.variants)
     for label, desc in theirs.variants.items():
         assert {p.to_str() for p in desc.properties} == {

@@ -10,7 +10,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from wheelyard.catalog.model import Catalog
-from wheelyard.config.accelerator import VARIANT_NAME, PlatformEntry, RunnerEntry, VariantEntry
+from wheelyard.config.accelerator import (
+    VARIANT_NAME,
+    PlatformEntry,
+    ProviderEntry,
+    RunnerEntry,
+    VariantEntry,
+)
 from wheelyard.config.problems import problems_from
 from wheelyard.config.vocab import Platform
 from wheelyard.errors import CatalogError, Problem
@@ -60,12 +66,12 @@ def load_catalog(
     data = shipped_data()
     extension = extension or {}
     touched: set[str] = set()
-    for section in ("variants", "runners"):
+    for section in ("variants", "runners", "providers"):
         for name, patch in (extension.get(section) or {}).items():
             if not isinstance(patch, Mapping):
-                data[section][name] = patch
+                data.setdefault(section, {})[name] = patch
             else:
-                data[section][name] = {**data[section].get(name, {}), **patch}
+                data.setdefault(section, {})[name] = {**data[section].get(name, {}), **patch}
             touched.add(f"catalog.{section}.{name}")
 
     def source_of(key: str) -> str:
@@ -103,10 +109,25 @@ def load_catalog(
                     message="unknown platform name",
                 )
             )
+    providers = _validate_table(
+        data.get("providers", {}), ProviderEntry, "providers", source_of, problems
+    )
     _check_properties_unique(variants, source_of, problems)
+    for name, variant in variants.items():
+        for namespace in sorted({p.split("::", 1)[0].strip() for p in variant.properties}):
+            if namespace not in providers:
+                problems.append(
+                    Problem(
+                        source=source_of(f"variants.{name}"),
+                        key=f"variants.{name}.properties",
+                        message=f"namespace {namespace!r} has no variant provider",
+                        hint=f"add [providers.{namespace}] (requires, plugin-api) to the catalog: "
+                        "installers ignore variants whose namespace has no provider",
+                    )
+                )
     if problems:
         raise CatalogError(problems, hint="fix the catalog entries above")
-    return Catalog(variants=variants, platforms=platforms, runners=runners)
+    return Catalog(variants=variants, platforms=platforms, runners=runners, providers=providers)
 
 
 def _check_properties_unique(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from wheelyard.config.accelerator import PlatformEntry, RunnerEntry, VariantEntry
+from wheelyard.config.accelerator import PlatformEntry, ProviderEntry, RunnerEntry, VariantEntry
 from wheelyard.config.vocab import AcceleratorKind, Channel, Platform
 
 
@@ -14,6 +14,8 @@ class Catalog:
     variants: Mapping[str, VariantEntry]
     platforms: Mapping[Platform, PlatformEntry]
     runners: Mapping[str, RunnerEntry]
+    providers: Mapping[str, ProviderEntry] = field(default_factory=dict)
+    """PEP 825 variant provider per namespace."""
 
     def variant(self, name: str) -> VariantEntry:
         return self.variants[name]

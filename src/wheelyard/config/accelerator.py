@@ -102,3 +102,26 @@ class RunnerEntry(FileModel):
 
     gpu: bool = False
     github: str = Field(description="GitHub Actions 'runs-on' value for this label.")
+
+
+class ProviderEntry(FileModel):
+    """The PEP 825 variant provider of one namespace (its ``providers`` table entry)."""
+
+    requires: list[str] = Field(
+        min_length=1, description="Requirements that install the provider plugin."
+    )
+    plugin_api: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+        description="module:object of the plugin.",
+    )
+
+    @field_validator("requires")
+    @classmethod
+    def _requirements(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                Requirement(item)
+            except InvalidRequirement as exc:
+                raise ValueError(f"{item!r} is not a requirement: {exc}") from exc
+        return value

@@ -284,10 +284,10 @@ class Recipe(FileModel):
     @field_validator("catalog")
     @classmethod
     def _catalog_tables(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - {"variants", "runners"})
+        unknown = sorted(set(value) - {"variants", "runners", "providers"})
         if unknown:
             raise ValueError(
-                f"unknown catalog table(s) {', '.join(unknown)}: only 'variants' and 'runners'"
+                f"unknown catalog table(s) {', '.join(unknown)}: only 'variants', 'runners' and 'providers'"
             )
         return value
 

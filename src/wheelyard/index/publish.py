@@ -60,7 +60,12 @@ from wheelyard.wheel.convert import (
     public_version,
 )
 from wheelyard.wheel.variant import KNOWN_NAMESPACES, Variant, check_distinct, variant_of
-from wheelyard.wheel.variants_json import VariantMetadata, merge_metadata, variants_json_filename
+from wheelyard.wheel.variants_json import (
+    Provider,
+    VariantMetadata,
+    merge_metadata,
+    variants_json_filename,
+)
 
 WHEEL_TYPE = "application/octet-stream"
 METADATA_TYPE = "text/plain; charset=utf-8"
@@ -151,6 +156,17 @@ def _requires_python(metadata: bytes) -> str | None:
     return str(value).strip() if value else None
 
 
+def _provider(namespace: str, catalog: Catalog) -> Provider:
+    entry = catalog.providers.get(namespace)
+    if entry is None:
+        raise PublishError(
+            f"the catalog names no variant provider for the namespace {namespace!r}",
+            hint=f"add [providers.{namespace}] (requires, plugin-api) to the catalog: installers "
+            "ignore variant metadata whose namespaces lack a provider",
+        )
+    return Provider(requires=tuple(entry.requires), plugin_api=entry.plugin_api)
+
+
 def _variant(name: str, catalog: Catalog) -> Variant:
     entry = catalog.variants.get(name)
     if entry is None:
@@ -175,7 +191,9 @@ def _convert(
     variants = {b.variant: _variant(b.variant, catalog) for b in built}
     check_distinct(variants.values())
     release = VariantMetadata(
-        namespaces=namespaces, variants={v.label: v for v in variants.values()}
+        namespaces=namespaces,
+        variants={v.label: v for v in variants.values()},
+        providers={ns: _provider(ns, catalog) for ns in namespaces},
     )
     planned: list[_Planned] = []
     for index, wheel in enumerate(built):

@@ -32,6 +32,22 @@ SCHEMA_KEY = "$schema"
 PRIORITIES_KEY = "default-priorities"
 NAMESPACE_KEY = "namespace"
 VARIANTS_KEY = "variants"
+PROVIDERS_KEY = "providers"
+PROVIDER_KEYS = ("requires", "plugin-api", "optional")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Provider:
+    """A namespace's variant provider: what installs its plugin, and the plugin's object."""
+
+    requires: tuple[str, ...]
+    plugin_api: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"requires": list(self.requires)}
+        if self.plugin_api is not None:
+            data["plugin-api"] = self.plugin_api
+        return data
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +56,9 @@ class VariantMetadata:
 
     namespaces: tuple[str, ...]
     variants: Mapping[str, Variant] = field(default_factory=dict)
+    providers: Mapping[str, Provider] = field(default_factory=dict)
+    """One per namespace of ``namespaces`` (installers require exactly those); empty only for a
+    document read without them."""
     schema: str = VARIANT_FORMAT.schema_url
 
     def __post_init__(self) -> None:
@@ -51,15 +70,24 @@ class VariantMetadata:
                 f"default-priorities.namespace lacks {', '.join(missing)}, used by the variants",
                 hint="the namespace list must name every namespace of every variant",
             )
+        if self.providers and set(self.providers) != set(self.namespaces):
+            raise VariantError(
+                f"providers name {sorted(self.providers)} but default-priorities.namespace is "
+                f"{list(self.namespaces)}",
+                hint="installers require one provider for exactly each listed namespace",
+            )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             SCHEMA_KEY: self.schema,
             PRIORITIES_KEY: {NAMESPACE_KEY: list(self.namespaces)},
-            VARIANTS_KEY: {
-                label: self.variants[label].to_json() for label in sorted(self.variants)
-            },
         }
+        if self.providers:
+            data[PROVIDERS_KEY] = {ns: self.providers[ns].to_json() for ns in self.namespaces}
+        data[VARIANTS_KEY] = {
+            label: self.variants[label].to_json() for label in sorted(self.variants)
+        }
+        return data
 
     def render(self) -> bytes:
         """Deterministic bytes (the same document always gives the same hash)."""
@@ -68,7 +96,10 @@ class VariantMetadata:
     def only(self, label: str) -> VariantMetadata:
         """The ``variant.json`` of one wheel: the same priorities, one variant."""
         return VariantMetadata(
-            namespaces=self.namespaces, variants={label: self.variants[label]}, schema=self.schema
+            namespaces=self.namespaces,
+            variants={label: self.variants[label]},
+            providers=self.providers,
+            schema=self.schema,
         )
 
 
@@ -86,7 +117,7 @@ def parse_variant_metadata(
     if not isinstance(data, Mapping):
         raise VariantError(f"{source}: expected a JSON object")
     problems: list[str] = []
-    extra = sorted(set(data) - {SCHEMA_KEY, PRIORITIES_KEY, VARIANTS_KEY})
+    extra = sorted(set(data) - {SCHEMA_KEY, PRIORITIES_KEY, VARIANTS_KEY, PROVIDERS_KEY})
     if extra:
         problems.append(f"unknown key(s) {', '.join(extra)}")
     schema = data.get(SCHEMA_KEY)
@@ -98,6 +129,12 @@ def parse_variant_metadata(
         )
     namespaces = _namespaces(data.get(PRIORITIES_KEY), problems)
     variants = _variants(data.get(VARIANTS_KEY), problems)
+    providers = _providers(data.get(PROVIDERS_KEY), problems) if PROVIDERS_KEY in data else {}
+    if PROVIDERS_KEY in data and not problems and not providers:
+        problems.append(
+            f"providers name [] but default-priorities.namespace is {namespaces} (installers "
+            "require exactly one provider per listed namespace)"
+        )
     if single and len(variants) != 1 and VARIANTS_KEY in data:
         problems.append(
             f"variants: a wheel's variant.json holds exactly one, found {len(variants)}"
@@ -105,9 +142,38 @@ def parse_variant_metadata(
     if problems:
         raise VariantError(f"{source}: invalid variant metadata: " + "; ".join(problems))
     try:
-        return VariantMetadata(namespaces=tuple(namespaces), variants=variants)
+        return VariantMetadata(namespaces=tuple(namespaces), variants=variants, providers=providers)
     except VariantError as exc:
         raise VariantError(f"{source}: {exc.message}", hint=exc.hint) from exc
+
+
+def _providers(value: object, problems: list[str]) -> dict[str, Provider]:
+    if not isinstance(value, Mapping):
+        problems.append("providers: not an object")
+        return {}
+    out: dict[str, Provider] = {}
+    for namespace, body in value.items():
+        where = f"providers.{namespace}"
+        if not isinstance(body, Mapping):
+            problems.append(f"{where}: must be an object")
+            continue
+        extra = sorted(set(body) - set(PROVIDER_KEYS))
+        if extra:
+            problems.append(f"{where}: unknown key(s) {', '.join(extra)}")
+        requires = body.get("requires")
+        if (
+            not isinstance(requires, list)
+            or not requires
+            or not all(isinstance(r, str) for r in requires)
+        ):
+            problems.append(f"{where}.requires: must be a non-empty list of requirements")
+            continue
+        plugin_api = body.get("plugin-api")
+        if plugin_api is not None and not isinstance(plugin_api, str):
+            problems.append(f"{where}.plugin-api: must be a string")
+            continue
+        out[str(namespace)] = Provider(requires=tuple(requires), plugin_api=plugin_api)
+    return out
 
 
 def _namespaces(value: object, problems: list[str]) -> list[str]:
@@ -187,6 +253,14 @@ def merge_metadata(documents: Iterable[VariantMetadata], *, source: str) -> Vari
                 f"{list(names)} vs {list(longest)}",
                 hint="one list must start with the other; rebuild the variants with one catalog",
             )
+    providers: dict[str, Provider] = {}
+    for doc in docs:
+        for namespace, provider in doc.providers.items():
+            if providers.setdefault(namespace, provider) != provider:
+                raise VariantError(
+                    f"{source}: the provider of {namespace!r} differs between wheels",
+                    hint="publish every variant of a release with one catalog",
+                )
     variants: dict[str, Variant] = {}
     for doc in docs:
         for label, variant in doc.variants.items():
@@ -198,7 +272,13 @@ def merge_metadata(documents: Iterable[VariantMetadata], *, source: str) -> Vari
                     hint="every wheel of a release must give a label the same properties",
                 )
     try:
-        return VariantMetadata(namespaces=longest, variants=variants)
+        return VariantMetadata(
+            namespaces=longest,
+            variants=variants,
+            providers={ns: providers[ns] for ns in longest if ns in providers}
+            if set(longest) <= set(providers)
+            else {},
+        )
     except VariantError as exc:
         raise VariantError(f"{source}: {exc.message}", hint=exc.hint) from exc
 
