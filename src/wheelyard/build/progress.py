@@ -15,7 +15,7 @@ from wheelyard.build.options import CCACHE_MARK
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 PYTHON_START = re.compile(r"^Building (?P<ident>[a-z]+\d+t?)-\S+ wheel$")
 PYTHON_DONE = re.compile(r"^\S*\s*(?P<ident>[a-z]+\d+t?)-\S+ finished in \S.*$")
-"""cibuildwheel prints the time humanized: `2 seconds`, `a second`, `345 milliseconds`, `a minute`."""
+"""cibuildwheel prints the time humanized: `2 seconds`, `a second`, `345 milliseconds` ..."""
 STEP = re.compile(r"^(?P<step>[A-Z][A-Za-z_ -]+)\.\.\.$")
 NATIVE_START = "wheelyard: native-build start"
 NATIVE_DONE = "wheelyard: native-build done"

@@ -287,7 +287,8 @@ class Recipe(FileModel):
         unknown = sorted(set(value) - {"variants", "runners", "providers"})
         if unknown:
             raise ValueError(
-                f"unknown catalog table(s) {', '.join(unknown)}: only 'variants', 'runners' and 'providers'"
+                f"unknown catalog table(s) {', '.join(unknown)}: "
+                "only 'variants', 'runners' and 'providers'"
             )
         return value
 
