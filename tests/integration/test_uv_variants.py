@@ -83,9 +83,9 @@ def run(argv: list[str], env: dict[str, str]) -> str:
 def installed_label(python: Path) -> str | None:
     """The label in the installed wheel's variant.json (None: a non-variant wheel)."""
     site = run(
-        [str(python), "-c", "import cuda_kernels, pathlib; print(pathlib.Path(cuda_kernels.__file__).parents[1])"],
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['platlib'])"],
         clean_env(),
-    ).strip()  # fmt: skip
+    ).strip()
     [dist_info] = Path(site).glob("cuda_kernels-*.dist-info")
     variant_json = dist_info / "variant.json"
     if not variant_json.is_file():
@@ -139,3 +139,50 @@ def test_classic_pip_gets_the_non_variant_fallback(served: str, tmp_path: Path) 
     pip_fetch("cuda-kernels", index_url=f"{served}/simple/", target=target)
     assert (target / "cuda_kernels" / "__init__.py").read_text() == 'VARIANT = "cpu"\n'
     assert not (target / f"cuda_kernels-{VERSION}.dist-info" / "variant.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("forced", "expected"), [(("13.0", "9.0"), "cu130"), (("12.8", "9.0"), "null"), (None, "null")]
+)
+def test_uv_installs_real_cuda_kernels_wheels_by_variant(
+    cuda_kernels_wheelhouse: Path,
+    tmp_path: Path,
+    forced: tuple[str, str] | None,
+    expected: str,
+) -> None:
+    """The real cpu and cu130 wheels of examples/cuda-kernels (nvcc-compiled cubins for every
+    catalog architecture), published and served: uv picks cu130 only where the driver is 13.x."""
+    index = tmp_path / "index"
+    published = subprocess.run(
+        [sys.executable, "-m", "wheelyard", "publish", str(cuda_kernels_wheelhouse),
+         "--to", str(index)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert published.returncode == 0, published.stdout + published.stderr
+    handler = functools.partial(QuietHandler, directory=str(index))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        uv = find_uv_bin()
+        venv = tmp_path / "venv"
+        python312 = next(
+            Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")).glob(
+                "versions/3.12*/bin/python3.12"
+            )
+        )
+        run([uv, "venv", "--quiet", "--python", str(python312), str(venv)], clean_env())
+        env = clean_env()
+        if forced is not None:
+            env["NV_VARIANT_PROVIDER_FORCE_CUDA_DRIVER_VERSION"] = forced[0]
+            env["NV_VARIANT_PROVIDER_FORCE_SM_ARCH"] = forced[1]
+        url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
+        run(
+            [uv, "pip", "install", "--python", str(venv / "bin" / "python"),
+             "--preview-features", "wheel-variants", "--prerelease", "allow",
+             "--index-url", url, "cuda-kernels"],
+            env,
+        )  # fmt: skip
+        assert installed_label(venv / "bin" / "python") == expected
+    finally:
+        server.shutdown()
+        server.server_close()
