@@ -93,11 +93,12 @@ def test_without_the_system_library_the_failure_names_the_fallback(
     [job] = record_of(out)["jobs"]
     assert job["failure"]["cause"]["kind"] == "pure-python-fallback"
     assert job["failure"]["message"].startswith(
-        "the build made a pure-Python wheel: its extension was not compiled"
+        "the build made a pure-Python wheel: its extension was not compiled, because the C "
+        "header yaml.h is missing"
     )
     stderr = " ".join(result.stderr.split())
     assert "cibuildwheel exited" not in stderr
-    assert "add it to system-packages" in stderr
+    assert 'add system-packages = { apt = ["libyaml-dev"], dnf = ["libyaml-devel"] }' in stderr
 
 
 def test_a_setup_py_package_without_pyproject_builds_its_own_version(

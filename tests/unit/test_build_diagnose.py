@@ -129,3 +129,21 @@ def test_the_backend_traceback_is_the_cause_when_nothing_else_is_known() -> None
 
 def test_an_unknown_failure_has_no_invented_cause() -> None:
     assert diagnose(CIBW_NOISE + "something odd happened\n") is None
+
+
+def test_a_fallback_caused_by_a_missing_header_names_both() -> None:
+    log = (
+        CIBW_NOISE
+        + "ext/_yaml.c:1252:10: fatal error: yaml.h: No such file or directory\n"
+        + "libyaml is not found or a compiler error: forcing --without-libyaml\n"
+        + "INFO:auditwheel.main_repair:This does not look like a platform wheel, no ELF executable\n"
+    )
+    cause = diagnose(log)
+    assert cause is not None
+    assert cause.kind == "pure-python-fallback"
+    assert cause.message == (
+        "the build made a pure-Python wheel: its extension was not compiled, because the C header "
+        "yaml.h is missing"
+    )
+    assert cause.line == "ext/_yaml.c:1252:10: fatal error: yaml.h: No such file or directory"
+    assert "libyaml-dev" in (cause.hint or "")

@@ -152,13 +152,13 @@ def _command(line: str) -> Cause | None:
 def diagnose(log: str) -> Cause | None:
     """The first real error in a failed job's ``log``, or None when none is recognised."""
     lines = log.splitlines()
-    for line in lines:
-        found = _missing(line)
-        if found is not None:
-            return found
+    missing = next((c for c in map(_missing, lines) if c is not None), None)
     fallback = next((ln for ln in lines if PURE_FALLBACK.search(ln)), None)
-    if fallback is not None and any(NOT_PLATFORM_WHEEL.search(ln) for ln in lines):
-        return pure_fallback(fallback)
+    not_platform = any(NOT_PLATFORM_WHEEL.search(ln) for ln in lines)
+    if not_platform and (fallback is not None or missing is not None):
+        return pure_fallback(fallback, missing)
+    if missing is not None:
+        return missing
     for line in lines:
         if COMPILER_ERROR.match(line.strip()):
             return Cause(kind="compiler-error", message=line.strip(), line=line.strip())
@@ -176,16 +176,24 @@ def diagnose(log: str) -> Cause | None:
                         message=f"the build backend raised {later.strip()}",
                         line=later.strip(),
                     )
-    if any(NOT_PLATFORM_WHEEL.search(ln) for ln in lines):
-        return pure_fallback(None)
+    if not_platform:
+        return pure_fallback(None, None)
     return None
 
 
-def pure_fallback(line: str | None) -> Cause:
+def pure_fallback(line: str | None, missing: Cause | None) -> Cause:
+    """A platform build that gave a wheel without binaries; ``missing`` is why, when known."""
+    message = "the build made a pure-Python wheel: its extension was not compiled"
+    if missing is not None:
+        return Cause(
+            kind="pure-python-fallback",
+            message=f"{message}, because {missing.message}",
+            line=missing.line,
+            hint=missing.hint,
+        )
     return Cause(
         kind="pure-python-fallback",
-        message="the build made a pure-Python wheel: its extension was not compiled"
-        + (f" (the package said: {line.strip()})" if line else ""),
+        message=message + (f" (the package said: {line.strip()})" if line else ""),
         line=(line or "").strip(),
         hint="the package fell back to pure Python, usually for a missing system library: "
         "find what it needs and add it to system-packages",
