@@ -5,29 +5,22 @@ install` installs the PEP 825 variant the machine (forced by an override file) s
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from uv import find_uv_bin
 
+from http_folder import served_folder
 from pip_client import pip_fetch
 from variant_wheelhouse import DRIVER_126, DRIVER_129_SM90, VERSION, make_wheelhouse, write_platform
 from wheelyard.catalog import load_catalog
 from wheelyard.index.publish import PublishOptions, publish_wheelhouse
 from wheelyard.index.store import FileStore
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -37,15 +30,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     publish_wheelhouse(
         house, FileStore(root / "index"), catalog=load_catalog(), options=PublishOptions()
     )
-    handler = functools.partial(QuietHandler, directory=str(root / "index"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_folder(root / "index") as url:
+        yield url
 
 
 def clean_env() -> dict[str, str]:

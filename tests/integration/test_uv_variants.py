@@ -8,20 +8,18 @@ classic pip (no variant support) gets the non-variant fallback.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from uv import find_uv_bin
 
+from http_folder import served_folder
 from pip_client import pip_fetch
 from variant_wheelhouse import VERSION, make_wheelhouse, write_platform
 
@@ -37,11 +35,6 @@ SCENARIOS = [
 ]
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("uv-variants")
@@ -53,15 +46,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         check=False,
     )
     assert published.returncode == 0, published.stdout + published.stderr
-    handler = functools.partial(QuietHandler, directory=str(root / "index"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_folder(root / "index") as url:
+        yield url
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -159,10 +145,7 @@ def test_uv_installs_real_cuda_kernels_wheels_by_variant(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert published.returncode == 0, published.stdout + published.stderr
-    handler = functools.partial(QuietHandler, directory=str(index))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with served_folder(index) as base:
         uv = find_uv_bin()
         venv = tmp_path / "venv"
         python312 = next(
@@ -175,7 +158,7 @@ def test_uv_installs_real_cuda_kernels_wheels_by_variant(
         if forced is not None:
             env["NV_VARIANT_PROVIDER_FORCE_CUDA_DRIVER_VERSION"] = forced[0]
             env["NV_VARIANT_PROVIDER_FORCE_SM_ARCH"] = forced[1]
-        url = f"http://127.0.0.1:{server.server_address[1]}/simple/"
+        url = f"{base}/simple/"
         run(
             [uv, "pip", "install", "--python", str(venv / "bin" / "python"),
              "--preview-features", "wheel-variants", "--prerelease", "allow",
@@ -183,6 +166,3 @@ def test_uv_installs_real_cuda_kernels_wheels_by_variant(
             env,
         )  # fmt: skip
         assert installed_label(venv / "bin" / "python") == expected
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -21,6 +21,17 @@ VARIANT_NAME = re.compile(r"^[0-9a-z_.]+$")
 PROPERTY = re.compile(r"^[a-z0-9_]+ :: [a-z0-9_]+ :: [a-z0-9_.]+$")
 """A PEP 825 variant property: ``namespace :: feature :: value``."""
 
+
+def requirements(value: list[str]) -> list[str]:
+    """``value`` when every item is a PEP 508 requirement; else the first bad one, named."""
+    for item in value:
+        try:
+            Requirement(item)
+        except InvalidRequirement as exc:
+            raise ValueError(f"{item!r} is not a pip requirement: {exc}") from exc
+    return value
+
+
 RUNNER_LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -76,12 +87,7 @@ class VariantEntry(FileModel):
     @field_validator("toolkit_packages")
     @classmethod
     def _requirements(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                Requirement(item)
-            except InvalidRequirement as exc:
-                raise ValueError(f"{item!r} is not a pip requirement: {exc}") from exc
-        return value
+        return requirements(value)
 
 
 class PlatformEntry(FileModel):
@@ -119,9 +125,4 @@ class ProviderEntry(FileModel):
     @field_validator("requires")
     @classmethod
     def _requirements(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                Requirement(item)
-            except InvalidRequirement as exc:
-                raise ValueError(f"{item!r} is not a requirement: {exc}") from exc
-        return value
+        return requirements(value)
