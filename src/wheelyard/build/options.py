@@ -191,8 +191,12 @@ def repair_command(job: Job, *, torch: bool, extra_excludes: Sequence[str] = ())
     stats = ccache_stats_command()
     keep = f"(cp {{dest_dir}}/*.whl {EARLY_DIR}/ 2>/dev/null || true)"
     # --plat auto: only the tags auditwheel derives from the wheel's symbols, not also the
-    # image's AUDITWHEEL_PLAT (manylinux_2_36 on a bookworm image) on every wheel.
-    return f"auditwheel repair --plat auto{flags} -w {{dest_dir}} {{wheel}} && {keep} && {stats}"
+    # image's AUDITWHEEL_PLAT (manylinux_2_36 on a bookworm image) on every wheel. Where auto
+    # cannot tell the libc (an extension that links no libc symbol itself: pylibacl), the
+    # image's AUDITWHEEL_PLAT says it, and the wheel carries that tag too.
+    auto = f"auditwheel repair --plat auto{flags} -w {{dest_dir}} {{wheel}}"
+    plain = f"auditwheel repair{flags} -w {{dest_dir}} {{wheel}}"
+    return f"({auto} || {plain}) && {keep} && {stats}"
 
 
 def smoke_command(loaded: LoadedRecipe) -> str | None:
