@@ -46,8 +46,8 @@ WHEELYARD = [sys.executable, "-m", "wheelyard"]
 DATE = "2026-11-20"
 
 sys.path.insert(0, str(REPO / "src"))
-from wheelyard.build.engine import detect_engine  # noqa: E402
-from wheelyard.build.image import ensure_image  # noqa: E402
+from wheelyard.builder.engine import detect_engine  # noqa: E402
+from wheelyard.builder.image.ensure import ensure_image  # noqa: E402
 from wheelyard.catalog import load_catalog  # noqa: E402
 from wheelyard.config.vocab import Platform  # noqa: E402
 

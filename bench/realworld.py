@@ -44,8 +44,8 @@ DEFAULT_PYTHONS = ["cp310", "cp311", "cp312", "cp313"]
 defaults then, and plain cibuildwheel is given these."""
 
 sys.path.insert(0, str(REPO / "src"))
-from wheelyard.build.engine import detect_engine  # noqa: E402
-from wheelyard.build.image import ensure_image  # noqa: E402
+from wheelyard.builder.engine import detect_engine  # noqa: E402
+from wheelyard.builder.image.ensure import ensure_image  # noqa: E402
 from wheelyard.catalog import load_catalog  # noqa: E402
 from wheelyard.config.vocab import Platform  # noqa: E402
 from wheelyard.source import DEFAULT_INDEX, fetch_sdist  # noqa: E402

@@ -151,7 +151,7 @@ def test_a_pinned_core_is_rebuilt_before_its_two_dependents_across_a_farm_restar
     farm.kill()
     farm.start()
     done = wait_for(states, lambda c: c["state"] in ("done", "stalled"), timeout=300)
-    assert done["state"] == "done", done
+    assert done["state"] == "done", json.dumps(done["packages"], indent=1)
 
     rows = {p["package"]: p for p in done["packages"]}
     assert set(rows) == {"yardstream", "yardstream-dedup", "yardstream-s3"}

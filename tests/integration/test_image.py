@@ -14,8 +14,8 @@ import pytest
 from packaging.version import Version
 
 from wheelyard import proc
-from wheelyard.build.engine import ContainerEngine, detect_engine
-from wheelyard.build.image import ImageBuildResult, ImageSettings, ensure_image
+from wheelyard.builder.engine import ContainerEngine, detect_engine
+from wheelyard.builder.image.ensure import ImageBuildResult, ImageSettings, ensure_image
 from wheelyard.catalog import load_catalog
 from wheelyard.errors import ImageError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from wheelyard.build.diagnose import diagnose
+from wheelyard.builder.diagnose import diagnose
 
 CIBW_NOISE = """\
 Building cp312-manylinux_x86_64 wheel

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from wheelyard.build.engine import ContainerInfo
-from wheelyard.build.job import JOB_LABEL, compiler_cache_deltas, reap_exited_containers
-from wheelyard.build.options import (
+from wheelyard.builder.engine import ContainerInfo
+from wheelyard.builder.job import JOB_LABEL, compiler_cache_deltas, reap_exited_containers
+from wheelyard.builder.options import (
     ccache_stats_command,
     compose,
     package_option,
     repair_command,
 )
-from wheelyard.build.progress import EventKind, LogFollower
+from wheelyard.builder.progress import EventKind, LogFollower
 from wheelyard.catalog import load_catalog
 from wheelyard.config import load_recipe
 from wheelyard.config.vocab import Platform

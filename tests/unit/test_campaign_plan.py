@@ -14,13 +14,6 @@ from pathlib import Path
 import pytest
 
 from variant_wheelhouse import make_wheelhouse
-from wheelyard.build.record import (
-    DEFAULT_ABI_DEPENDENCIES,
-    build_dependencies_from_log,
-    built_against,
-    variant_folders,
-    wheels_per_package,
-)
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import Platform
 from wheelyard.errors import FarmError, FarmRequestError
@@ -32,6 +25,13 @@ from wheelyard.farm.stages import abi_dependencies, link_farm_wheels
 from wheelyard.farm.vocab import CampaignPackageState
 from wheelyard.index.publish import publish_wheelhouse
 from wheelyard.index.store import FileStore
+from wheelyard.record import (
+    DEFAULT_ABI_DEPENDENCIES,
+    build_dependencies_from_log,
+    built_against,
+    variant_folders,
+    wheels_per_package,
+)
 from wheelyard.wheel.linkage import linkage_of
 
 DATE = dt.date(2026, 11, 21)

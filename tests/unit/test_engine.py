@@ -13,9 +13,8 @@ import pytest
 from cibuildwheel.oci_container import OCIContainerEngineConfig
 
 from wheelyard import proc
-from wheelyard.build import engine as engine_mod
-from wheelyard.build import image as image_mod
-from wheelyard.build.engine import (
+from wheelyard.builder import engine as engine_mod
+from wheelyard.builder.engine import (
     ContainerInfo,
     DockerEngine,
     HostFacts,
@@ -26,10 +25,15 @@ from wheelyard.build.engine import (
     parse_container_info,
     parse_image_info,
 )
-from wheelyard.build.host_pythons import HostInterpreter, find_interpreters
-from wheelyard.build.image import ImageSettings, builder_image, ensure_image, resolve_request
-from wheelyard.build.image_cleanup import candidate_ref, remove_strays, repository
-from wheelyard.build.image_recipe import (
+from wheelyard.builder.image import ensure as image_mod
+from wheelyard.builder.image.cleanup import candidate_ref, remove_strays, repository
+from wheelyard.builder.image.ensure import (
+    ImageSettings,
+    builder_image,
+    ensure_image,
+    resolve_request,
+)
+from wheelyard.builder.image.recipe import (
     LABEL_RECIPE_HASH,
     BaseImageRecipe,
     BuilderImage,
@@ -37,13 +41,14 @@ from wheelyard.build.image_recipe import (
     label_changes,
     parse_pairs,
 )
-from wheelyard.build.rootfs import parse_facts, relocate_tree, rewrite_prefix, setup_script
-from wheelyard.build.steps import StepEvent, StepState, StepTracker
-from wheelyard.build.toolkit import NO_NVCC_STATUS, install_script, parse_nvcc_version
+from wheelyard.builder.image.rootfs import parse_facts, relocate_tree, rewrite_prefix, setup_script
+from wheelyard.builder.image.toolkit import NO_NVCC_STATUS, install_script, parse_nvcc_version
+from wheelyard.builder.steps import StepEvent, StepState, StepTracker
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import Platform
 from wheelyard.errors import EngineError, ImageError, ImageRequestError
-from wheelyard.plan.host import host_platform
+from wheelyard.host.interpreters import HostInterpreter, find_interpreters
+from wheelyard.host.platform import host_platform
 
 CA = Path("/etc/ssl/certs/ca-certificates.crt")
 FACTS = HostFacts(nofile=(1024, 4096), nproc=(2000, 96365), ca_bundle=CA, runc=True)

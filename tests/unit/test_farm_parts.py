@@ -40,7 +40,7 @@ from wheelyard.farm.temporal_server import (
     temporal_executable,
 )
 from wheelyard.farm.vocab import SourceKind
-from wheelyard.plan.host import host_platform
+from wheelyard.host.platform import host_platform
 
 REPO = Path(__file__).parents[2]
 HELLO_C = REPO / "examples" / "hello-c"

@@ -16,19 +16,12 @@ from rich import filesize
 from rich.markup import escape
 from rich.table import Table
 
-from wheelyard.build.engine import ImageInfo, detect_engine
-from wheelyard.build.image import builder_image
-from wheelyard.build.job import JobSettings
-from wheelyard.build.package import RECORD_NAME, BuildCallbacks, PackageBuild, build_packages
-from wheelyard.build.progress import Event, EventKind
-from wheelyard.build.record import (
-    BuildRecord,
-    JobRecord,
-    annotate_wheels,
-    variant_folders,
-    wheels_per_package,
-)
-from wheelyard.build.steps import StepEvent, StepState
+from wheelyard.builder.engine import ImageInfo, detect_engine
+from wheelyard.builder.image.ensure import builder_image
+from wheelyard.builder.job import JobSettings
+from wheelyard.builder.package import RECORD_NAME, BuildCallbacks, PackageBuild, build_packages
+from wheelyard.builder.progress import Event, EventKind
+from wheelyard.builder.steps import StepEvent, StepState
 from wheelyard.catalog.model import Catalog
 from wheelyard.cli.common import Loaded, ProfileOpt, RecipeOpt, configured_index, load_packages
 from wheelyard.cli.env_cmd import nightly_date
@@ -38,8 +31,15 @@ from wheelyard.cli.verify_cmd import dependency_index
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import BuildFailedError, BuildRequestError, NothingToRunError
+from wheelyard.host.platform import host_platform
 from wheelyard.plan import Job, make_plan
-from wheelyard.plan.host import host_platform
+from wheelyard.record import (
+    BuildRecord,
+    JobRecord,
+    annotate_wheels,
+    variant_folders,
+    wheels_per_package,
+)
 from wheelyard.source import fetch_sdist, parse_requirement
 from wheelyard.source.sdist import is_sdist, unpack_sdist
 from wheelyard.verify.report import WheelReport

@@ -18,9 +18,9 @@ from wheelyard.cli.common import Loaded, PathArg, ProfileOpt, RecipeOpt, load_pa
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.plan_cmd import cost_table, describe_parameters, echo_recipe
 from wheelyard.errors import CiError
+from wheelyard.host.platform import host_platform
 from wheelyard.plan import make_plan
 from wheelyard.plan.cost import CostParameters, estimate, load_parameters
-from wheelyard.plan.host import host_platform
 
 app = typer.Typer(
     help="Generate CI configuration that runs wheelyard (GitHub Actions).", no_args_is_help=True

@@ -13,22 +13,22 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from wheelyard.build.engine import detect_engine
-from wheelyard.build.image import (
+from wheelyard.builder.engine import detect_engine
+from wheelyard.builder.image.ensure import (
     ImageBuildResult,
     ImageSettings,
     ensure_image,
     list_builder_images,
     resolve_request,
 )
-from wheelyard.build.image_recipe import BuilderImage
-from wheelyard.build.steps import StepEvent, StepState
+from wheelyard.builder.image.recipe import BuilderImage
+from wheelyard.builder.steps import StepEvent, StepState
 from wheelyard.catalog import Catalog, load_catalog
 from wheelyard.cli.common import load
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.config.vocab import Platform
 from wheelyard.errors import ImageRequestError
-from wheelyard.plan.host import host_platform
+from wheelyard.host.platform import host_platform
 
 app = typer.Typer(help="Build and list wheelyard's builder images.", no_args_is_help=True)
 

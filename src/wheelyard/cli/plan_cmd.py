@@ -15,10 +15,10 @@ from wheelyard.cli.common import Loaded, PathArg, ProfileOpt, RecipeOpt, load_pa
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel, PythonMode
+from wheelyard.host.platform import host_platform
 from wheelyard.plan import Plan, make_plan
 from wheelyard.plan.cost import CostComparison, CostParameters, estimate, load_parameters
 from wheelyard.plan.github import github_matrix
-from wheelyard.plan.host import host_platform
 
 
 class PlanFormat(StrEnum):

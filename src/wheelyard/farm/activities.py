@@ -52,11 +52,11 @@ from wheelyard.farm.source import SourceSpec, fetch_source
 from wheelyard.farm.stage_process import write_spec
 from wheelyard.farm.stages import WorkerEnvironment
 from wheelyard.farm.vocab import SourceKind
+from wheelyard.host.platform import host_platform
 from wheelyard.index.publish import PublishOptions, publish_wheelhouse
 from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
 from wheelyard.plan.cost import CostParameters, estimate
-from wheelyard.plan.host import host_platform
 from wheelyard.source import own_version
 from wheelyard.version import package_version
 from wheelyard.wheel.convert import WheelKind

@@ -15,12 +15,12 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from wheelyard.build.engine import detect_engine
-from wheelyard.build.image import list_builder_images
+from wheelyard.builder.engine import detect_engine
+from wheelyard.builder.image.ensure import list_builder_images
 from wheelyard.catalog.model import Catalog
 from wheelyard.config.vocab import Platform
 from wheelyard.errors import EngineError, FarmWorkerError, WheelyardError
-from wheelyard.plan.host import host_platform
+from wheelyard.host.platform import host_platform
 from wheelyard.verify.gpu_detect import GpuInventory
 from wheelyard.verify.interpreters import Interpreter
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from wheelyard.build.package import PackageBuild
+from wheelyard.builder.package import PackageBuild
 from wheelyard.catalog import load_catalog
 from wheelyard.config import load_recipe
 from wheelyard.config.load import LoadedRecipe

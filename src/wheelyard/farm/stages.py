@@ -27,12 +27,20 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from wheelyard.build.engine import ImageInfo, detect_engine
-from wheelyard.build.image import ensure_image
-from wheelyard.build.job import JobSettings
-from wheelyard.build.package import RECORD_NAME, BuildCallbacks, build_packages
-from wheelyard.build.progress import Event
-from wheelyard.build.record import (
+from wheelyard.builder.engine import ImageInfo, detect_engine
+from wheelyard.builder.image.ensure import ensure_image
+from wheelyard.builder.job import JobSettings
+from wheelyard.builder.package import RECORD_NAME, BuildCallbacks, build_packages
+from wheelyard.builder.progress import Event
+from wheelyard.catalog.model import Catalog
+from wheelyard.errors import StoreError
+from wheelyard.farm.loading import BuildOptions, LoadedBuild, load_build
+from wheelyard.farm.messages import StageInput, StageResult, WheelResult
+from wheelyard.host.platform import host_platform
+from wheelyard.index.state import load_state
+from wheelyard.index.store import FileStore
+from wheelyard.plan import Job
+from wheelyard.record import (
     DEFAULT_ABI_DEPENDENCIES,
     BuildRecord,
     JobRecord,
@@ -40,14 +48,6 @@ from wheelyard.build.record import (
     variant_folders,
     wheels_per_package,
 )
-from wheelyard.catalog.model import Catalog
-from wheelyard.errors import StoreError
-from wheelyard.farm.loading import BuildOptions, LoadedBuild, load_build
-from wheelyard.farm.messages import StageInput, StageResult, WheelResult
-from wheelyard.index.state import load_state
-from wheelyard.index.store import FileStore
-from wheelyard.plan import Job
-from wheelyard.plan.host import host_platform
 from wheelyard.verify import Interpreter, VerifyOptions, verify_packages, with_recipe
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
 from wheelyard.verify.gpu_detect import detect_gpus

@@ -27,7 +27,7 @@ from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.source import SourceSpec, check_source, fetch_source, probe_git
 from wheelyard.farm.tokens import Principal
 from wheelyard.farm.vocab import BuildState, SourceKind
-from wheelyard.plan.host import host_platform
+from wheelyard.host.platform import host_platform
 
 
 class Orchestrator(Protocol):

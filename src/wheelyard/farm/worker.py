@@ -20,8 +20,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from wheelyard.build.engine import detect_engine
-from wheelyard.build.job import reap_exited_containers
+from wheelyard.builder.engine import detect_engine
+from wheelyard.builder.job import reap_exited_containers
 from wheelyard.errors import FarmError, WheelyardError
 from wheelyard.farm.activities import FarmActivities, StageActivities
 from wheelyard.farm.campaign_activities import CampaignActivities, campaign_activities

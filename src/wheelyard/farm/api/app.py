@@ -7,8 +7,6 @@ the package concerned (or an admin token).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -19,27 +17,13 @@ from wheelyard.errors import (
     FarmRequestError,
     WheelyardError,
 )
-from wheelyard.farm.campaign_service import CampaignControl
-from wheelyard.farm.db.engine import Database
-from wheelyard.farm.settings import FarmSettings
-from wheelyard.farm.submissions import Forbidden, Orchestrator
-
-DEFAULT_UPLOAD_LIMIT = 200 * 1024 * 1024
-
-
-@dataclass(frozen=True, kw_only=True)
-class ServiceContext:
-    settings: FarmSettings
-    database: Database
-    orchestrator: Orchestrator
-    upload_limit: int = DEFAULT_UPLOAD_LIMIT
-    campaigns: CampaignControl | None = None
-    """Starts and steers rebuild campaigns (the Temporal orchestrator in ``farm up``)."""
-
-
-def context_of(request: Request) -> ServiceContext:
-    context: ServiceContext = request.app.state.farm
-    return context
+from wheelyard.farm.api.campaign_pages import router as campaign_pages_router
+from wheelyard.farm.api.campaign_routes import router as campaign_router
+from wheelyard.farm.api.context import ServiceContext
+from wheelyard.farm.api.dashboard import router as dashboard_router
+from wheelyard.farm.api.routes import router as api_router
+from wheelyard.farm.api.simple_index import router as index_router
+from wheelyard.farm.submissions import Forbidden
 
 
 def _problem(status: int, exc: WheelyardError) -> JSONResponse:
@@ -47,11 +31,6 @@ def _problem(status: int, exc: WheelyardError) -> JSONResponse:
 
 
 def create_app(context: ServiceContext) -> FastAPI:
-    from wheelyard.farm.api.campaign_pages import router as campaign_pages_router
-    from wheelyard.farm.api.campaign_routes import router as campaign_router
-    from wheelyard.farm.api.dashboard import router as dashboard_router
-    from wheelyard.farm.api.routes import router as api_router
-    from wheelyard.farm.api.simple_index import router as index_router
 
     app = FastAPI(
         title="wheelyard farm",

@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from wheelyard.errors import FarmRequestError
-from wheelyard.farm.api.app import context_of
+from wheelyard.farm.api.context import context_of
 from wheelyard.farm.submissions import Forbidden
 from wheelyard.farm.tokens import Principal, authenticate
 

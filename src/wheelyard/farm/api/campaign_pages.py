@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from wheelyard.farm import campaign_records
-from wheelyard.farm.api.app import context_of
 from wheelyard.farm.api.campaign_schemas import CampaignOut
+from wheelyard.farm.api.context import context_of
 from wheelyard.farm.api.dashboard import render
 from wheelyard.farm.graph import build_graph
 from wheelyard.farm.vocab import CampaignState

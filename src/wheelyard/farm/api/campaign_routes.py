@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from wheelyard.farm import campaign_records, campaign_service
-from wheelyard.farm.api.app import ServiceContext, context_of
 from wheelyard.farm.api.auth import Authenticated, require_admin
 from wheelyard.farm.api.campaign_schemas import (
     CampaignOut,
@@ -16,6 +15,7 @@ from wheelyard.farm.api.campaign_schemas import (
     CampaignStart,
     Retry,
 )
+from wheelyard.farm.api.context import ServiceContext, context_of
 from wheelyard.farm.campaign import Trigger
 from wheelyard.farm.campaign_service import CampaignControl, CampaignRequest
 from wheelyard.farm.graph import build_graph

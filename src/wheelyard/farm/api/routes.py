@@ -17,8 +17,8 @@ from wheelyard.config.vocab import Channel
 from wheelyard.errors import FarmNotFoundError, FarmRequestError
 from wheelyard.farm import records
 from wheelyard.farm.api import schemas
-from wheelyard.farm.api.app import ServiceContext, context_of
 from wheelyard.farm.api.auth import Authenticated, require_admin, require_package
+from wheelyard.farm.api.context import ServiceContext, context_of
 from wheelyard.farm.loading import BuildOptions
 from wheelyard.farm.messages import ScheduledBuild
 from wheelyard.farm.source import SourceSpec, check_source, store_upload

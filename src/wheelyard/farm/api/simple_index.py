@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from packaging.utils import canonicalize_name
 
-from wheelyard.farm.api.app import context_of
+from wheelyard.farm.api.context import context_of
 
 router = APIRouter(tags=["index"])
 

@@ -10,15 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from wheelyard.build.engine import ContainerEngine, ImageInfo
-from wheelyard.build.image_recipe import (
+from wheelyard.builder.engine import ContainerEngine, ImageInfo
+from wheelyard.builder.image.recipe import (
     TOOLS_PREFIX,
     ToolkitImageRecipe,
     env_changes,
     label_changes,
     toolkit_labels,
 )
-from wheelyard.build.steps import StepTracker
+from wheelyard.builder.steps import StepTracker
 from wheelyard.errors import ImageError, ProcessError
 
 INSTALL_TIMEOUT = 1800.0

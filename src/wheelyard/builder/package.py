@@ -12,15 +12,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from wheelyard.build.engine import ContainerEngine, ImageInfo
-from wheelyard.build.job import JobSettings, run_job
-from wheelyard.build.progress import Event
-from wheelyard.build.record import BuildRecord, JobRecord, write_json_atomic
+from wheelyard.builder.engine import ContainerEngine, ImageInfo
+from wheelyard.builder.job import JobSettings, run_job
+from wheelyard.builder.progress import Event
 from wheelyard.catalog.model import Catalog
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel, Platform
 from wheelyard.errors import BuildInterruptedError, WheelyardError
 from wheelyard.plan.matrix import Job, Plan
+from wheelyard.record import BuildRecord, JobRecord, write_json_atomic
 from wheelyard.source import own_version
 from wheelyard.version import build_environment, package_version
 

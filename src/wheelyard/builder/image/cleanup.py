@@ -14,8 +14,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from wheelyard.build.engine import ContainerEngine
-from wheelyard.build.image_recipe import LABEL_BUILDER
+from wheelyard.builder.engine import ContainerEngine
+from wheelyard.builder.image.recipe import LABEL_BUILDER
 from wheelyard.proc import process_alive
 
 LABEL_ROLE = "dev.wheelyard.role"

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wheelyard.build.engine import ImageInfo
-from wheelyard.build.host_pythons import HostInterpreter
+from wheelyard.builder.engine import ImageInfo
 from wheelyard.config.vocab import Platform
+from wheelyard.host.interpreters import HostInterpreter
 
 RECIPE_FORMAT = 2
 """Bump when the build code changes what an image contains: every image is then rebuilt."""

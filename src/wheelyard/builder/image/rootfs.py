@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wheelyard import proc
-from wheelyard.build.host_pythons import HostInterpreter
-from wheelyard.build.image_recipe import TOOLS_PREFIX, BaseImageRecipe, tool_name
-from wheelyard.build.steps import StepTracker
+from wheelyard.builder.image.recipe import TOOLS_PREFIX, BaseImageRecipe, tool_name
+from wheelyard.builder.steps import StepTracker
 from wheelyard.errors import ImageError, ProcessError
+from wheelyard.host.interpreters import HostInterpreter
 
 HOST_TOOLS: Mapping[str, str] = {
     "debootstrap": "debootstrap",

@@ -14,21 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from wheelyard import __version__
-from wheelyard.build.engine import ContainerEngine, ImageInfo
-from wheelyard.build.image_cleanup import (
+from wheelyard.builder.engine import ContainerEngine, ImageInfo
+from wheelyard.builder.image.cleanup import (
     build_labels,
     candidate_ref,
     prune_untagged,
     remove_strays,
 )
-from wheelyard.build.image_recipe import (
+from wheelyard.builder.image.recipe import (
     CA_BUNDLE,
     DEBIAN_MIRROR,
     DEBIAN_SUITE,
     LABEL_RECIPE_HASH,
     BuilderImage,
 )
-from wheelyard.build.steps import ProgressCallback, StepTiming, StepTracker
+from wheelyard.builder.steps import ProgressCallback, StepTiming, StepTracker
 from wheelyard.config.accelerator import VariantEntry
 from wheelyard.config.vocab import Platform
 from wheelyard.errors import ImageError, ProcessError

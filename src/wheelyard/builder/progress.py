@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from wheelyard.build.options import CCACHE_MARK
+from wheelyard.builder.options import CCACHE_MARK
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 PYTHON_START = re.compile(r"^Building (?P<ident>[a-z]+\d+t?)-\S+ wheel$")

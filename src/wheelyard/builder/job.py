@@ -23,17 +23,21 @@ from typing import Any
 import tomlkit
 
 from wheelyard import proc
-from wheelyard.build.diagnose import diagnose
-from wheelyard.build.engine import ContainerEngine, ImageInfo
-from wheelyard.build.options import (
+from wheelyard.builder.diagnose import diagnose
+from wheelyard.builder.engine import ContainerEngine, ImageInfo
+from wheelyard.builder.options import (
     CCACHE_DIR,
     EARLY_DIR,
     FIND_LINKS_DIR,
     cibuildwheel_version,
     compose,
 )
-from wheelyard.build.progress import Event, LogFollower
-from wheelyard.build.record import (
+from wheelyard.builder.progress import Event, LogFollower
+from wheelyard.builder.retag import add_build_tag
+from wheelyard.config.load import LoadedRecipe
+from wheelyard.errors import ProcessError
+from wheelyard.plan.matrix import Job
+from wheelyard.record import (
     DEFAULT_ABI_DEPENDENCIES,
     JobRecord,
     PythonResult,
@@ -41,10 +45,6 @@ from wheelyard.build.record import (
     build_dependencies_from_log,
     built_against,
 )
-from wheelyard.build.retag import add_build_tag
-from wheelyard.config.load import LoadedRecipe
-from wheelyard.errors import ProcessError
-from wheelyard.plan.matrix import Job
 
 JOB_LABEL = "dev.wheelyard.job"
 INTERPRETERS_LABEL = "dev.wheelyard.interpreters"

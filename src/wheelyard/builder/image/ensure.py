@@ -2,9 +2,9 @@
 changes, tagged as the catalog's ``images`` entry for the variant.
 
 * ``cpu``: a Debian root file system with the host's CPython builds at
-  ``/opt/python/cpXY-cpXY`` (see :mod:`wheelyard.build.rootfs`), imported into the engine.
+  ``/opt/python/cpXY-cpXY`` (see :mod:`wheelyard.builder.image.rootfs`), imported into the engine.
 * CUDA variants: the cpu image plus the toolkit's pip wheels at ``/usr/local/cuda``
-  (see :mod:`wheelyard.build.toolkit`), committed.
+  (see :mod:`wheelyard.builder.image.toolkit`), committed.
 
 A new image is built under a temporary tag, checked in a container, and only then takes the
 catalog tag; the previous image of that tag is removed after. Containers and temporary tags
@@ -18,21 +18,20 @@ from pathlib import Path
 from typing import assert_never
 
 from wheelyard import __version__
-from wheelyard.build.engine import ContainerEngine, ImageInfo
-from wheelyard.build.host_pythons import HostInterpreter, find_interpreters
-from wheelyard.build.image_build import (
+from wheelyard.builder.engine import ContainerEngine, ImageInfo
+from wheelyard.builder.image.assemble import (
     BuildSession,
     ImageBuildResult,
     ImageRequest,
     ImageSettings,
     cached_result,
 )
-from wheelyard.build.image_cleanup import (
+from wheelyard.builder.image.cleanup import (
     CANDIDATE,
     build_lock,
     remove_tree,
 )
-from wheelyard.build.image_recipe import (
+from wheelyard.builder.image.recipe import (
     LABEL_BUILDER,
     BaseImageRecipe,
     BuilderImage,
@@ -41,14 +40,15 @@ from wheelyard.build.image_recipe import (
     env_changes,
     label_changes,
 )
-from wheelyard.build.rootfs import HostTools, build_rootfs, check_host, pack
-from wheelyard.build.steps import ProgressCallback
-from wheelyard.build.toolkit import build_toolkit_image
+from wheelyard.builder.image.rootfs import HostTools, build_rootfs, check_host, pack
+from wheelyard.builder.image.toolkit import build_toolkit_image
+from wheelyard.builder.steps import ProgressCallback
 from wheelyard.catalog.model import Catalog
 from wheelyard.config.suggest import did_you_mean
 from wheelyard.config.vocab import AcceleratorKind, Platform
 from wheelyard.errors import ImageError, ImageRequestError
-from wheelyard.plan.host import host_platform
+from wheelyard.host.interpreters import HostInterpreter, find_interpreters
+from wheelyard.host.platform import host_platform
 
 __all__ = [
     "ImageBuildResult",

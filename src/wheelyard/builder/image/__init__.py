@@ -1,0 +1,1 @@
+"""Builder images: made from the catalog, found, cleaned up."""

@@ -1,0 +1,1 @@
+"""What this machine has: platform, interpreters, GPUs."""
