@@ -130,7 +130,16 @@ def make_wheelhouse(
             wheels.append(entry)
         jobs.append(
             {
-                "job": {"id": f"linux-x86_64-{variant}", "variant": variant},
+                "job": {
+                    "id": f"linux-x86_64-{variant}",
+                    "platform": "linux-x86_64",
+                    "os": "linux",
+                    "arch": "x86_64",
+                    "variant": variant,
+                    "kind": "cpu" if variant == "cpu" else "cuda",
+                    "python_mode": "per-interpreter",
+                    "pythons": list(pythons),
+                },
                 "package": PROJECT,
                 "version": version,
                 "status": "succeeded",

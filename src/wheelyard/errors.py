@@ -87,6 +87,12 @@ class VersionError(WheelyardError):
     exit_code = EXIT_BAD_INPUT
 
 
+class RecordError(WheelyardError):
+    """A build record that cannot be read: missing, another schema, a field of the wrong type."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class SourceError(WheelyardError):
     """A package's source cannot be had or read: a name the index does not have, a version with
     no sdist, an archive that is not safe to unpack, metadata the backend cannot report."""

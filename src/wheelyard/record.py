@@ -1,4 +1,10 @@
-"""The build record: what a job built, from what, how long it took, what it produced."""
+"""The build record (``build-record.json``): what a build's jobs built, from what, how long they
+took, what they produced, and the gate's verdict on each wheel.
+
+One typed contract for every stage: the builder writes it, the verification gate adds verdicts,
+publishing and the farm read it. ``BuildRecord.load`` validates strictly (schema version, field
+types, states) and ``save`` replaces the file atomically; nothing else opens the file.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,19 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from wheelyard.config.vocab import AcceleratorKind, Platform, PythonMode
+from wheelyard.errors import RecordError
+
+RECORD_NAME = "build-record.json"
 RECORD_SCHEMA = "wheelyard.build-record/1"
 
 DEFAULT_ABI_DEPENDENCIES: tuple[str, ...] = (
@@ -43,6 +54,38 @@ _PYTHON_START = re.compile(r"^Building (?P<ident>[a-z]+\d+t?)-\S+ wheel$")
 _PINNED = re.compile(r"^\s*-\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)\s*$")
 
 
+class JobStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class PythonStatus(StrEnum):
+    BUILT = "built"
+    FAILED = "failed"
+    NOT_STARTED = "not-started"
+    NOT_IN_IMAGE = "not-in-image"
+
+
+class VerificationStatus(StrEnum):
+    """The gate's verdict on one wheel."""
+
+    PASSED = "passed"
+    """Every check ran and passed."""
+    FAILED = "failed"
+    """At least one check failed: not eligible for publishing."""
+    INCOMPLETE = "incomplete"
+    """Nothing failed, but some check was skipped (the reason says why)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    def dump(self) -> dict[str, Any]:
+        """The JSON form the record file (and the farm's messages and rows) carry."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
 def _identifier(tags: frozenset[Tag]) -> str:
     """``cp312`` for cp312-cp312, ``cp314t`` for cp314-cp314t, ``cp311`` for cp311-abi3."""
     tag = sorted(tags, key=str)[0]
@@ -50,16 +93,26 @@ def _identifier(tags: frozenset[Tag]) -> str:
     return tag.interpreter + ("t" if free_threaded else "")
 
 
-@dataclass(frozen=True, kw_only=True)
-class WheelInfo:
+class Verification(_Model):
+    """What the gate said about a wheel; publishing leaves out ``failed`` ones."""
+
+    status: VerificationStatus
+    failed: tuple[str, ...] = ()
+    """Labels of the checks that failed."""
+    skipped: tuple[str, ...] = ()
+    message: str | None = None
+    """The first finding of the first failed check."""
+
+
+class WheelInfo(_Model):
     name: str
     path: str
+    """Below the record's folder: ``<variant>/<file>``."""
     size: int
     sha256: str
     python: str
     platform_tags: tuple[str, ...]
-    verification: dict[str, Any] | None = None
-    """Filled by the verification gate after the build (``status`` passed | failed | ...)."""
+    verification: Verification | None = None
     built_against: dict[str, Any] | None = None
     """What the wheel was built against (see ``built_against``): interpreter and ABI, image,
     toolkit, build-time dependency versions, the shared libraries its extensions need."""
@@ -81,42 +134,108 @@ class WheelInfo:
         )
 
 
-@dataclass(frozen=True, kw_only=True)
-class PythonResult:
+class PythonResult(_Model):
     python: str
-    status: str
-    """built | failed | not-started | not-in-image"""
+    status: PythonStatus
     seconds: float | None
     wheel: str | None
     step: str | None = None
-    compiler_cache: dict[str, int] = field(default_factory=dict)
+    compiler_cache: dict[str, int] = Field(default_factory=dict)
 
 
-@dataclass(frozen=True, kw_only=True)
-class JobRecord:
-    job: dict[str, Any]
-    status: str
-    """succeeded | failed | skipped"""
+class JobSpec(_Model):
+    """The planned job (``plan.matrix.Job``) as the record keeps it."""
+
+    id: str
+    platform: Platform
+    os: str
+    arch: str
+    variant: str
+    kind: AcceleratorKind
+    python_mode: PythonMode
+    pythons: tuple[str, ...]
+    test_pythons: tuple[str, ...] = ()
+    build_selector: str = ""
+    image: str | None = None
+    build_runner: str = ""
+    test_runner: str = ""
+    test_in_build: bool = False
+    gpu_test: bool = False
+    environment: dict[str, str] = Field(default_factory=dict)
+
+
+class ImageEntry(_Model):
+    """The builder image a job ran in."""
+
+    ref: str
+    id: str | None = None
+    digest: str | None = None
+    interpreters: tuple[str, ...] = ()
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Cause(_Model):
+    kind: str
+    line: str
+
+
+class Failure(_Model):
+    """Why a job failed: a message a person can act on, where it happened, the log's end."""
+
+    message: str
+    step: str | None = None
+    python: str | None = None
+    hint: str | None = None
+    returncode: int | None = None
+    timed_out: bool = False
+    interrupted: bool = False
+    log_tail: str | None = None
+    cause: Cause | None = None
+
+
+class NativeCore(_Model):
+    """The native-core step: compiled once per job, reused by every Python build."""
+
+    command: str | None = None
+    seconds: float | None = None
+    runs: int = 0
+    reused_by: tuple[str, ...] = ()
+    compiler_cache: dict[str, int] = Field(default_factory=dict)
+
+
+class PackageEntry(_Model):
+    name: str
+    version: str
+    path: str
+
+
+class JobRecord(_Model):
+    job: JobSpec
+    status: JobStatus
     package: str = ""
     """The project the job built (a multi-package repository builds several)."""
     version: str = ""
-    image: dict[str, Any] = field(default_factory=dict)
+    image: ImageEntry | None = None
     engine: str = ""
     cibuildwheel: str = ""
-    effective_options: dict[str, str] = field(default_factory=dict)
+    effective_options: dict[str, str] = Field(default_factory=dict)
     composition_notes: tuple[str, ...] = ()
     pythons: tuple[PythonResult, ...] = ()
     wheels: tuple[WheelInfo, ...] = ()
-    native_core: dict[str, Any] = field(default_factory=dict)
+    native_core: NativeCore = NativeCore()
     seconds: float = 0.0
     log: str = ""
-    failure: dict[str, Any] | None = None
+    failure: Failure | None = None
     reason: str | None = None
     """Why a skipped job did not run."""
 
     @property
     def id(self) -> str:
-        return str(self.job["id"])
+        return self.job.id
+
+    @property
+    def variant(self) -> str:
+        return self.job.variant
 
     @property
     def key(self) -> tuple[str, str]:
@@ -124,26 +243,116 @@ class JobRecord:
         return (self.package, self.id)
 
 
-@dataclass(frozen=True, kw_only=True)
-class BuildRecord:
+class BuildRecord(_Model):
     package: str
     """The project built, or the repository's name when it holds several ``packages``."""
     version: str
     channel: str
-    build_date: str | None
+    build_date: str | None = None
     source: str
     started_at: str
     jobs: tuple[JobRecord, ...]
-    packages: tuple[dict[str, str], ...] = ()
-    """Every project of the build in order: ``{"name", "version", "path"}``."""
-    schema: str = RECORD_SCHEMA
+    packages: tuple[PackageEntry, ...] = ()
+    """Every project of the build, in order."""
+    schema_: str = Field(default=RECORD_SCHEMA, alias="schema")
 
     @property
     def ok(self) -> bool:
-        return all(job.status != "failed" for job in self.jobs)
+        return all(job.status is not JobStatus.FAILED for job in self.jobs)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    # -- the file ------------------------------------------------------------------------------
+
+    @classmethod
+    def path_in(cls, folder: Path) -> Path:
+        """Where a build's output folder keeps its record."""
+        return folder / RECORD_NAME
+
+    @classmethod
+    def exists_in(cls, folder: Path) -> bool:
+        return cls.path_in(folder).is_file()
+
+    @classmethod
+    def load(cls, folder: Path) -> Self:
+        """The record of the build output ``folder``, validated: a record of another schema,
+        a missing field or a value of the wrong type is a ``RecordError`` naming it."""
+        path = cls.path_in(folder)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise RecordError(
+                f"{path}: no build record", hint="pass the output folder of `wheelyard build`"
+            ) from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RecordError(f"{path}: cannot read the build record ({exc})") from exc
+        if not isinstance(data, dict):
+            raise RecordError(f"{path}: the build record is not a JSON object")
+        schema = data.get("schema")
+        if schema != RECORD_SCHEMA:
+            raise RecordError(
+                f"{path}: build record schema {schema!r}, this wheelyard reads {RECORD_SCHEMA!r}",
+                hint="rebuild with this wheelyard",
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise RecordError(
+                f"{path}: invalid build record: {where}: {first['msg']}",
+                hint="rebuild the wheelhouse",
+            ) from exc
+
+    def save(self, folder: Path) -> Path:
+        """Write the record into ``folder`` so that readers see the old file or the new one."""
+        path = self.path_in(folder)
+        write_json_atomic(path, self.dump())
+        return path
+
+    # -- what the stages ask -------------------------------------------------------------------
+
+    def entries(self) -> Iterator[tuple[JobRecord, WheelInfo]]:
+        """Every wheel with the job that built it, in the record's order."""
+        for job in self.jobs:
+            for wheel in job.wheels:
+                yield job, wheel
+
+    def with_verdicts(self, verdicts: Mapping[str, Verification]) -> Self:
+        """The record with each wheel's verdict set (keyed by file name)."""
+        jobs = tuple(
+            job.model_copy(
+                update={
+                    "wheels": tuple(
+                        w.model_copy(update={"verification": verdicts[w.name]})
+                        if w.name in verdicts
+                        else w
+                        for w in job.wheels
+                    )
+                }
+            )
+            for job in self.jobs
+        )
+        return self.model_copy(update={"jobs": jobs})
+
+    def merged_over(self, previous: BuildRecord | None) -> Self:
+        """This record with the jobs of an earlier run into the same folder that this run did
+        not rebuild (same package and job id) kept in front."""
+        if previous is None:
+            return self
+        ours = {job.key for job in self.jobs}
+        kept = tuple(job for job in previous.jobs if job.key not in ours)
+        return self.model_copy(update={"jobs": kept + self.jobs})
+
+    def wheels_by_package(self, folder: Path) -> dict[str, list[Path]]:
+        """The wheels per package (in the record's order), as paths below ``folder``."""
+        found: dict[str, list[Path]] = {}
+        for job, wheel in self.entries():
+            found.setdefault(job.package, []).append(folder / wheel.path)
+        return found
+
+    def variant_dirs(self, folder: Path) -> tuple[Path, ...]:
+        """``<folder>/<variant>`` of every job: where one package of the build finds the wheels
+        of another (a plugin's tests install its core)."""
+        return tuple(sorted({(folder / job.variant).resolve() for job in self.jobs}))
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -158,46 +367,6 @@ def write_json_atomic(path: Path, data: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def annotate_wheels(path: Path, verdicts: dict[str, dict[str, Any]]) -> int:
-    """Set ``verification`` on the wheels of the record at ``path`` (keyed by file name).
-
-    Returns how many wheel entries were annotated. Publishing skips wheels whose verification
-    says ``"status": "failed"``. The file is rewritten atomically.
-    """
-    data = json.loads(path.read_text(encoding="utf-8"))
-    count = 0
-    for job in data.get("jobs", []):
-        for wheel in job.get("wheels", []):
-            verdict = verdicts.get(str(wheel.get("name")))
-            if verdict is not None:
-                wheel["verification"] = verdict
-                count += 1
-    write_json_atomic(path, data)
-    return count
-
-
-def wheels_per_package(record_path: Path) -> dict[str, list[Path]]:
-    """The wheels a build record lists, per package (in the record's order), as paths below
-    the record's folder."""
-    data = json.loads(record_path.read_text(encoding="utf-8"))
-    found: dict[str, list[Path]] = {}
-    for job in data.get("jobs", []):
-        for wheel in job.get("wheels", []):
-            found.setdefault(str(job.get("package")), []).append(
-                record_path.parent / str(wheel["path"])
-            )
-    return found
-
-
-def variant_folders(record_path: Path) -> tuple[Path, ...]:
-    """``<output>/<variant>`` of every job of a build record: where the wheels one package of
-    the build installs from another (a plugin's tests need the core) are found."""
-    data = json.loads(record_path.read_text(encoding="utf-8"))
-    return tuple(
-        sorted({(record_path.parent / str(j["job"]["variant"])).resolve() for j in data["jobs"]})
-    )
 
 
 def build_dependencies_from_log(text: str) -> dict[str, dict[str, str]]:

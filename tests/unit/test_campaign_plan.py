@@ -4,7 +4,6 @@ campaign planning: which packages a trigger touches, their dependents, skips, or
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import subprocess
 import zipfile
@@ -15,7 +14,7 @@ import pytest
 
 from variant_wheelhouse import make_wheelhouse
 from wheelyard.catalog import load_catalog
-from wheelyard.config.vocab import Platform
+from wheelyard.config.vocab import AcceleratorKind, Platform, PythonMode
 from wheelyard.errors import FarmError, FarmRequestError
 from wheelyard.farm.campaign import DROP, KEEP, NO_BUILD, PARTIAL, Trigger, plan_campaign
 from wheelyard.farm.graph import ImageFacts, PackageFacts, build_graph, requirement_names
@@ -27,10 +26,13 @@ from wheelyard.index.publish import publish_wheelhouse
 from wheelyard.index.store import FileStore
 from wheelyard.record import (
     DEFAULT_ABI_DEPENDENCIES,
+    BuildRecord,
+    JobRecord,
+    JobSpec,
+    JobStatus,
+    WheelInfo,
     build_dependencies_from_log,
     built_against,
-    variant_folders,
-    wheels_per_package,
 )
 from wheelyard.wheel.linkage import linkage_of
 
@@ -413,36 +415,58 @@ def test_a_package_whose_recipe_dropped_a_variant_plans_without_it(tmp_path: Pat
     assert [job.variant for job in loaded.units[0].plan.jobs] == ["cpu", "cu128", "cu130"]
 
 
+def _job(package: str, variant: str, paths: list[str]) -> JobRecord:
+    spec = JobSpec(
+        id=f"linux-x86_64-{variant}",
+        platform=Platform.LINUX_X86_64,
+        os="linux",
+        arch="x86_64",
+        variant=variant,
+        kind=AcceleratorKind.CPU if variant == "cpu" else AcceleratorKind.CUDA,
+        python_mode=PythonMode.PER_INTERPRETER,
+        pythons=("cp312",),
+    )
+    wheels = tuple(
+        WheelInfo(
+            name=Path(path).name,
+            path=path,
+            size=1,
+            sha256="0" * 64,
+            python="cp312",
+            platform_tags=("linux_x86_64",),
+        )
+        for path in paths
+    )
+    return JobRecord(job=spec, status=JobStatus.SUCCEEDED, package=package, wheels=wheels)
+
+
 def test_a_build_records_wheels_are_grouped_per_package_for_the_gate(tmp_path: Path) -> None:
     """What the build gate of the CLI and the farm's verify stage both read from a record."""
-    record = tmp_path / "build-record.json"
-    record.write_text(
-        json.dumps(
-            {
-                "jobs": [
-                    {
-                        "package": "yardstream",
-                        "job": {"variant": "cpu"},
-                        "wheels": [{"path": "cpu/yardstream-1-cp312.whl"}],
-                    },
-                    {
-                        "package": "yardstream-s3",
-                        "job": {"variant": "cpu"},
-                        "wheels": [
-                            {"path": "cpu/yardstream_s3-1-cp312.whl"},
-                            {"path": "cpu/yardstream_s3-1-cp313.whl"},
-                        ],
-                    },
-                    {"package": "kernels", "job": {"variant": "cu130"}, "wheels": []},
-                ]
-            }
-        )
-    )
-    assert wheels_per_package(record) == {
+    BuildRecord(
+        package="yardstream",
+        version="1",
+        channel="release",
+        source="here",
+        started_at="2026-11-21T00:00:00+00:00",
+        jobs=(
+            _job("yardstream", "cpu", ["cpu/yardstream-1-cp312.whl"]),
+            _job(
+                "yardstream-s3",
+                "cpu",
+                ["cpu/yardstream_s3-1-cp312.whl", "cpu/yardstream_s3-1-cp313.whl"],
+            ),
+            _job("kernels", "cu130", []),
+        ),
+    ).save(tmp_path)
+    record = BuildRecord.load(tmp_path)
+    assert record.wheels_by_package(tmp_path) == {
         "yardstream": [tmp_path / "cpu/yardstream-1-cp312.whl"],
         "yardstream-s3": [
             tmp_path / "cpu/yardstream_s3-1-cp312.whl",
             tmp_path / "cpu/yardstream_s3-1-cp313.whl",
         ],
     }
-    assert variant_folders(record) == ((tmp_path / "cpu").resolve(), (tmp_path / "cu130").resolve())
+    assert record.variant_dirs(tmp_path) == (
+        (tmp_path / "cpu").resolve(),
+        (tmp_path / "cu130").resolve(),
+    )

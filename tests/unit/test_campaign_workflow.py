@@ -23,6 +23,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from wheelyard.config.vocab import AcceleratorKind, Platform, PythonMode
 from wheelyard.farm import campaign_records, campaign_service, records
 from wheelyard.farm.api.campaign_schemas import CampaignOut
 from wheelyard.farm.campaign import Trigger
@@ -35,12 +36,29 @@ from wheelyard.farm.recipe_edit import recipe_variants
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.temporal_server import TemporalDevServer, free_port, start_dev_server
 from wheelyard.farm.vocab import FARM_QUEUE, BuildState
+from wheelyard.record import ImageEntry, JobRecord, JobSpec, JobStatus
 
 DATE = dt.date(2026, 11, 21)
 IMAGE = {
     "ref": "localhost/wheelyard-builder:cpu",
     "interpreters": ["cp310", "cp311", "cp312", "cp313"],
 }
+
+
+def _job_record() -> dict[str, Any]:
+    """The job's entry of the build record, as the farm's build stage stores it."""
+    spec = JobSpec(
+        id="linux-x86_64-cpu",
+        platform=Platform.LINUX_X86_64,
+        os="linux",
+        arch="x86_64",
+        variant="cpu",
+        kind=AcceleratorKind.CPU,
+        python_mode=PythonMode.PER_INTERPRETER,
+        pythons=("cp312",),
+    )
+    image = ImageEntry(ref=str(IMAGE["ref"]), interpreters=tuple(IMAGE["interpreters"]))
+    return JobRecord(job=spec, status=JobStatus.SUCCEEDED, image=image).dump()
 
 
 @pytest.fixture
@@ -89,7 +107,7 @@ def _published(
             test_queue="linux-x86_64-cpu",
             state="succeeded",
             seconds=30.0,
-            record={"jobs": [{"image": IMAGE}]},
+            record={"jobs": [_job_record()]},
         )
         session.add(job)
         session.flush()

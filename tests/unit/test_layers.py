@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": set(),
     "catalog": {"config"},
     "version": {"config"},
-    "record": set(),
+    "record": {"config"},
     "host": {"config"},
     "plan": {"config", "catalog", "version", "host"},
     "source": {"config"},
@@ -31,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "verify": {"wheel", "record", "host"} | DATA,
     "index": {"wheel", "record"} | DATA,
     "select": {"wheel", "host"},
-    "ci": {"plan", "config", "catalog", "version"},
+    "ci": {"plan", "config", "catalog", "version", "record"},
     "farm": DATA
     | {"plan", "builder", "record", "host", "wheel", "verify", "index", "select", "source"},
 }

@@ -129,7 +129,7 @@ def test_a_wheel_verdict_names_the_first_finding_of_the_first_failure() -> None:
             CheckResult(check=Check.SMOKE, outcome=Outcome.SKIPPED, message="no smoke test"),
         ),
     )
-    assert report.verdict() == {
+    assert report.verdict().dump() == {
         "status": "failed",
         "failed": ["imports[3.12]"],
         "skipped": ["smoke"],

@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,15 @@ from wheelyard.errors import ProcessError
 from wheelyard.plan.matrix import Job
 from wheelyard.record import (
     DEFAULT_ABI_DEPENDENCIES,
+    Cause,
+    Failure,
+    ImageEntry,
     JobRecord,
+    JobSpec,
+    JobStatus,
+    NativeCore,
     PythonResult,
+    PythonStatus,
     WheelInfo,
     build_dependencies_from_log,
     built_against,
@@ -123,18 +130,17 @@ def run_job(
         compiler_cache=settings.compiler_cache is not None,
     )
     follower = LogFollower(on_event=on_event)
-    failure: dict[str, object] | None = None
+    failure: Failure | None = None
     environ = dict(base_environ if base_environ is not None else _clean_environ())
     environ.update(options.env)
     environ.update({"CIBW_LOG_FOLD_MODE": "disabled", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
 
     if not pythons:
-        failure = {
-            "message": f"none of {', '.join(job.pythons)} is in the image {image_ref}",
-            "python": None,
-            "step": "select",
-            "hint": "rebuild the image with those interpreters, or narrow python",
-        }
+        failure = Failure(
+            message=f"none of {', '.join(job.pythons)} is in the image {image_ref}",
+            step="select",
+            hint="rebuild the image with those interpreters, or narrow python",
+        )
     else:
         # cibuildwheel reads the package's options from this file: the package's own table as
         # wheelyard composed it (the recipe's replacements, enable groups it knows).
@@ -171,30 +177,28 @@ def run_job(
             reason = "ran past its timeout" if exc.timed_out else f"exited {exc.returncode}"
             where = f"{python or 'the job'} during {step or 'start-up'}"
             cause = None if exc.timed_out else diagnose(_read(log_path))
-            failure = {
-                "message": f"{cause.message} ({where})"
+            failure = Failure(
+                message=f"{cause.message} ({where})"
                 if cause is not None
                 else f"cibuildwheel {reason}: {where}",
-                "python": python,
-                "step": step,
-                "returncode": exc.returncode,
-                "timed_out": exc.timed_out,
-                "log_tail": exc.output_tail,
-            }
-            if cause is not None:
-                failure["cause"] = {"kind": cause.kind, "line": cause.line}
-                if cause.hint:
-                    failure["hint"] = cause.hint
+                python=python,
+                step=step,
+                returncode=exc.returncode,
+                timed_out=exc.timed_out,
+                log_tail=exc.output_tail,
+                cause=Cause(kind=cause.kind, line=cause.line) if cause is not None else None,
+                hint=cause.hint if cause is not None else None,
+            )
         except KeyboardInterrupt:
             # proc.run has stopped cibuildwheel's process group; record what was built.
             python = follower.current
-            failure = {
-                "message": f"interrupted: {python or 'the job'} during "
+            failure = Failure(
+                message=f"interrupted: {python or 'the job'} during "
                 f"{follower.failed_step or 'start-up'}",
-                "python": python,
-                "step": follower.failed_step,
-                "interrupted": True,
-            }
+                python=python,
+                step=follower.failed_step,
+                interrupted=True,
+            )
         finally:
             for container in engine.containers_with_label(f"{JOB_LABEL}={run_id}"):
                 engine.remove_container(container.id)
@@ -203,18 +207,18 @@ def run_job(
     wheels = _collect(
         staging, out_dir, settings.output, finished=finished, build_tag=settings.build_tag
     )
-    image_entry = {
-        "ref": image_ref,
-        "id": image.id,
-        "digest": image.digest,
-        "interpreters": list(in_image or ()),
-        "labels": dict(image.labels),
-    }
+    image_entry = ImageEntry(
+        ref=image_ref,
+        id=image.id,
+        digest=image.digest,
+        interpreters=tuple(in_image or ()),
+        labels=dict(image.labels),
+    )
     wheels = _with_built_against(wheels, settings, image_entry, log_path)
     results = _python_results(job.pythons, missing, follower, wheels, failure)
     return JobRecord(
-        job=job.to_json(),
-        status="failed" if failure else "succeeded",
+        job=JobSpec.model_validate(job.to_json()),
+        status=JobStatus.FAILED if failure else JobStatus.SUCCEEDED,
         package=loaded.project_name,
         image=image_entry,
         engine=engine.name,
@@ -223,15 +227,15 @@ def run_job(
         composition_notes=options.notes,
         pythons=results,
         wheels=tuple(wheels),
-        native_core={
-            "command": loaded.recipe.native_build,
-            "seconds": follower.native_seconds,
-            "runs": 1 if follower.native_seconds is not None else 0,
-            "reused_by": [r.python for r in results if r.status == "built"]
+        native_core=NativeCore(
+            command=loaded.recipe.native_build,
+            seconds=follower.native_seconds,
+            runs=1 if follower.native_seconds is not None else 0,
+            reused_by=tuple(r.python for r in results if r.status is PythonStatus.BUILT)
             if loaded.recipe.native_build
-            else [],
-            "compiler_cache": dict(follower.native_cache),
-        },
+            else (),
+            compiler_cache=dict(follower.native_cache),
+        ),
         seconds=time.monotonic() - started,
         log=str(log_path),
         failure=failure,
@@ -246,7 +250,7 @@ def _read(path: Path) -> str:
 
 
 def _with_built_against(
-    wheels: list[WheelInfo], settings: JobSettings, image: Mapping[str, Any], log_path: Path
+    wheels: list[WheelInfo], settings: JobSettings, image: ImageEntry, log_path: Path
 ) -> list[WheelInfo]:
     """Each wheel with what it was built against; build-time dependency versions come from
     pypa/build's own report in the job's log (see ``build_dependencies_from_log``)."""
@@ -256,19 +260,20 @@ def _with_built_against(
         text = ""
     dependencies = build_dependencies_from_log(text)
     return [
-        replace(
-            wheel,
-            built_against=built_against(
-                settings.output / wheel.path,
-                image=image,
-                build_dependencies=dependencies.get(wheel.python, {}),
-                abi_dependencies=settings.abi_dependencies,
-                contents=(
-                    settings.contents(settings.output / wheel.path)
-                    if settings.contents is not None
-                    else None
-                ),
-            ),
+        wheel.model_copy(
+            update={
+                "built_against": built_against(
+                    settings.output / wheel.path,
+                    image=image.dump(),
+                    build_dependencies=dependencies.get(wheel.python, {}),
+                    abi_dependencies=settings.abi_dependencies,
+                    contents=(
+                        settings.contents(settings.output / wheel.path)
+                        if settings.contents is not None
+                        else None
+                    ),
+                )
+            }
         )
         for wheel in wheels
     ]
@@ -345,21 +350,23 @@ def _python_results(
     missing: list[str],
     follower: LogFollower,
     wheels: list[WheelInfo],
-    failure: Mapping[str, object] | None,
+    failure: Failure | None,
 ) -> tuple[PythonResult, ...]:
     own_cache = compiler_cache_deltas(follower)
     results = []
     for python in planned:
         wheel = next((w.name for w in wheels if w.python == python), None)
         timing = follower.pythons.get(python)
+        status: PythonStatus
+        step: str | None = None
         if python in missing:
-            status, step = "not-in-image", None
+            status = PythonStatus.NOT_IN_IMAGE
         elif wheel is not None and timing is not None and timing.seconds is not None:
-            status, step = "built", None
-        elif failure is not None and failure.get("python") == python:
-            status, step = "failed", follower.failed_step
+            status = PythonStatus.BUILT
+        elif failure is not None and failure.python == python:
+            status, step = PythonStatus.FAILED, follower.failed_step
         else:
-            status, step = "not-started", None
+            status = PythonStatus.NOT_STARTED
         results.append(
             PythonResult(
                 python=python,

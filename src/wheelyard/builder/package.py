@@ -6,11 +6,9 @@ A repository that lists several ``packages`` builds them in order into one wheel
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from wheelyard.builder.engine import ContainerEngine, ImageInfo
 from wheelyard.builder.job import JobSettings, run_job
@@ -18,14 +16,18 @@ from wheelyard.builder.progress import Event
 from wheelyard.catalog.model import Catalog
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel, Platform
-from wheelyard.errors import BuildInterruptedError, WheelyardError
+from wheelyard.errors import BuildInterruptedError, RecordError, WheelyardError
 from wheelyard.plan.matrix import Job, Plan
-from wheelyard.record import BuildRecord, JobRecord, write_json_atomic
+from wheelyard.record import (
+    BuildRecord,
+    Failure,
+    JobRecord,
+    JobSpec,
+    JobStatus,
+    PackageEntry,
+)
 from wheelyard.source import own_version
 from wheelyard.version import build_environment, package_version
-
-RECORD_NAME = "build-record.json"
-
 
 ImageProvider = Callable[[Job, Catalog], tuple[str, ImageInfo]]
 """Returns (image reference, image facts) for a job, building the image when needed."""
@@ -60,18 +62,12 @@ def _local_reason(job: Job, catalog: Catalog, host: Platform | None) -> str | No
     return None
 
 
-def _previous_jobs(path: Path) -> list[dict[str, Any]]:
+def _previous(output: Path) -> BuildRecord | None:
+    """The record an earlier run left in ``output``; one this wheelyard cannot read is replaced."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return []
-    jobs = data.get("jobs") if isinstance(data, dict) else None
-    return [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
-
-
-def _job_key(data: dict[str, Any]) -> tuple[str, str]:
-    job = data.get("job")
-    return (str(data.get("package", "")), str(job.get("id") if isinstance(job, dict) else ""))
+        return BuildRecord.load(output) if BuildRecord.exists_in(output) else None
+    except RecordError:
+        return None
 
 
 def build_packages(
@@ -86,7 +82,7 @@ def build_packages(
     source: str,
     callbacks: BuildCallbacks | None = None,
 ) -> BuildRecord:
-    """Build each package in order; write ``build-record.json`` after every job.
+    """Build each package in order; write the build record after every job.
 
     The record is rewritten after each job, so an interrupted build still leaves one that
     lists what was built. Jobs of earlier runs into the same output directory are kept unless
@@ -103,13 +99,19 @@ def build_packages(
     ]
     versions = [version for version, _ in resolved]
     channel: Channel = resolved[0][1]
-    record_path = settings.output / RECORD_NAME
-    previous = _previous_jobs(record_path)
+    record_path = BuildRecord.path_in(settings.output)
+    previous = _previous(settings.output)
     started_at = dt.datetime.now(tz=dt.UTC).isoformat(timespec="seconds")
     records: list[JobRecord] = []
     planned = {(unit.loaded.project_name, job.id) for unit in packages for job in unit.plan.jobs}
+    if previous is not None:  # this run's plan replaces what the earlier run built of it
+        previous = previous.model_copy(
+            update={"jobs": tuple(j for j in previous.jobs if j.key not in planned)}
+        )
     listing = tuple(
-        {"name": unit.loaded.project_name, "version": version, "path": str(unit.loaded.project_dir)}
+        PackageEntry(
+            name=unit.loaded.project_name, version=version, path=str(unit.loaded.project_dir)
+        )
         for unit, version in zip(packages, versions, strict=True)
     )
 
@@ -124,10 +126,7 @@ def build_packages(
             jobs=tuple(records),
             packages=listing,
         )
-        data = record.to_json()
-        ours = planned | {r.key for r in records}
-        data["jobs"] = [j for j in previous if _job_key(j) not in ours] + list(data["jobs"])
-        write_json_atomic(record_path, data)
+        record.merged_over(previous).save(settings.output)
         return record
 
     for index, (unit, version, own) in enumerate(zip(packages, versions, owns, strict=True)):
@@ -148,11 +147,13 @@ def build_packages(
                 host=host,
                 callbacks=callbacks,
             )
-            records.append(replace(result, package=unit.loaded.project_name, version=version))
+            records.append(
+                result.model_copy(update={"package": unit.loaded.project_name, "version": version})
+            )
             save()
             if callbacks.job_finished:
                 callbacks.job_finished(job, records[-1])
-            if result.failure and result.failure.get("interrupted"):
+            if result.failure and result.failure.interrupted:
                 raise BuildInterruptedError(
                     f"build interrupted during {job.id}",
                     hint=f"the record ({record_path}) lists the wheels built before the stop",
@@ -174,14 +175,16 @@ def _run_one(
 ) -> JobRecord:
     reason = _local_reason(job, unit.catalog, host)
     if reason is not None:
-        return JobRecord(job=job.to_json(), status="skipped", reason=reason)
+        return JobRecord(
+            job=JobSpec.model_validate(job.to_json()), status=JobStatus.SKIPPED, reason=reason
+        )
     try:
         ref, info = images(job, unit.catalog)
     except WheelyardError as exc:
         return JobRecord(
-            job=job.to_json(),
-            status="failed",
-            failure={"message": exc.message, "step": "image", "hint": exc.hint},
+            job=JobSpec.model_validate(job.to_json()),
+            status=JobStatus.FAILED,
+            failure=Failure(message=exc.message, step="image", hint=exc.hint),
         )
     env = build_environment(
         unit.loaded,

@@ -28,6 +28,7 @@ from wheelyard.ci.github_steps import (
     run_step,
     setup_wheelyard,
 )
+from wheelyard.record import RECORD_NAME
 
 WORKFLOW_NAME = "wheelyard"
 DRY_RUN = "${{ inputs.dry-run || github.event_name == 'pull_request' }}"
@@ -94,7 +95,7 @@ def build_job(inputs: tuple[Input, ...]) -> dict[str, Any]:
                 "uses": str(Action.UPLOAD_ARTIFACT),
                 "with": {
                     "name": "build-logs-${{ matrix.id }}",
-                    "path": "wheelhouse/build-record.json\nwheelhouse/logs\n",
+                    "path": f"wheelhouse/{RECORD_NAME}\nwheelhouse/logs\n",
                     "if-no-files-found": "ignore",
                 },
             },

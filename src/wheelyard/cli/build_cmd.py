@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 import tempfile
 import time
@@ -19,7 +18,7 @@ from rich.table import Table
 from wheelyard.builder.engine import ImageInfo, detect_engine
 from wheelyard.builder.image.ensure import builder_image
 from wheelyard.builder.job import JobSettings
-from wheelyard.builder.package import RECORD_NAME, BuildCallbacks, PackageBuild, build_packages
+from wheelyard.builder.package import BuildCallbacks, PackageBuild, build_packages
 from wheelyard.builder.progress import Event, EventKind
 from wheelyard.builder.steps import StepEvent, StepState
 from wheelyard.catalog.model import Catalog
@@ -33,13 +32,7 @@ from wheelyard.config.vocab import Channel
 from wheelyard.errors import BuildFailedError, BuildRequestError, NothingToRunError
 from wheelyard.host.platform import host_platform
 from wheelyard.plan import Job, make_plan
-from wheelyard.record import (
-    BuildRecord,
-    JobRecord,
-    annotate_wheels,
-    variant_folders,
-    wheels_per_package,
-)
+from wheelyard.record import BuildRecord, JobRecord, JobStatus, PythonStatus
 from wheelyard.source import fetch_sdist, parse_requirement
 from wheelyard.source.sdist import is_sdist, unpack_sdist
 from wheelyard.verify.report import WheelReport
@@ -90,12 +83,12 @@ class Reporter:
     def job_finished(self, _job: Job, record: JobRecord) -> None:
         if self.status is not None:
             self.status.stop()
-        absent = [p.python for p in record.pythons if p.status == "not-in-image"]
+        absent = [p.python for p in record.pythons if p.status is PythonStatus.NOT_IN_IMAGE]
         if absent:
             self.line(f"  [yellow]not in the image[/]: {escape(' '.join(absent))} (not built)")
-        if record.status == "skipped":
+        if record.status is JobStatus.SKIPPED:
             self.line(f"  [yellow]skipped[/]: {escape(record.reason or '')}")
-        elif record.status == "failed":
+        elif record.status is JobStatus.FAILED:
             self.line(f"  [red]failed[/] after {record.seconds:.1f} s")
         else:
             self.line(f"  [green]{len(record.wheels)} wheels[/] in {record.seconds:.1f} s")
@@ -125,17 +118,16 @@ def _summary(record: BuildRecord) -> Table:
 
 def _report_failures(record: BuildRecord) -> None:
     for job in record.jobs:
-        if job.status != "failed" or job.failure is None:
+        failure = job.failure
+        if job.status is not JobStatus.FAILED or failure is None:
             continue
-        err_console.print(f"[bold red]{escape(job.id)} failed:[/] {escape(job.failure['message'])}")
-        cause = job.failure.get("cause")
-        if isinstance(cause, dict) and cause.get("line"):
-            err_console.print(f"  {escape(str(cause['line']))}", style="dim")
-        if job.failure.get("hint"):
-            err_console.print(f"[yellow]hint:[/] {escape(str(job.failure['hint']))}")
-        tail = job.failure.get("log_tail")
-        if tail and not cause:
-            err_console.print(escape(str(tail)), style="dim")
+        err_console.print(f"[bold red]{escape(job.id)} failed:[/] {escape(failure.message)}")
+        if failure.cause is not None and failure.cause.line:
+            err_console.print(f"  {escape(failure.cause.line)}", style="dim")
+        if failure.hint:
+            err_console.print(f"[yellow]hint:[/] {escape(failure.hint)}")
+        if failure.log_tail and failure.cause is None:
+            err_console.print(escape(failure.log_tail), style="dim")
         if job.log:
             err_console.print(f"full log: {escape(job.log)}")
         kept = [w.path for w in job.wheels]
@@ -194,14 +186,9 @@ def _verify_gate(
     wheel's verdict in the build record. Returns the reports of the wheels that failed."""
     # Imported here: the gate's dependencies are only loaded when a build produced wheels.
     from wheelyard.cli.verify_cmd import interpreters_from
-    from wheelyard.verify import VerifyOptions, verify_packages
+    from wheelyard.verify import VerifyOptions, gate_build
 
-    record_path = output / RECORD_NAME
-    options = VerifyOptions(
-        interpreters=interpreters_from(None),
-        find_links=variant_folders(record_path),
-        index_url=index_url,
-    )
+    options = VerifyOptions(interpreters=interpreters_from(None), index_url=index_url)
 
     def progress(report: WheelReport) -> None:
         if reporter is not None:
@@ -211,14 +198,9 @@ def _verify_gate(
                 f" ({report.seconds:.1f} s)"
             )
 
-    reports = verify_packages(
-        wheels_per_package(record_path),
-        [unit.loaded for unit in units],
-        options=options,
-        progress=progress,
+    reports = gate_build(
+        output, [unit.loaded for unit in units], options=options, progress=progress
     )
-    if reports:
-        annotate_wheels(record_path, {r.filename: r.verdict() for r in reports})
     return [r for r in reports if not r.ok]
 
 
@@ -367,13 +349,13 @@ def build_command(
                 dependency_index(index_url, offline=offline),
             )
     if as_json:
-        print_json(json.loads((output / RECORD_NAME).read_text(encoding="utf-8")))
+        print_json(BuildRecord.load(output).dump())
     else:
         console.print(_summary(record))
-        console.print(f"build record: {escape(str(output / 'build-record.json'))}")
+        console.print(f"build record: {escape(str(BuildRecord.path_in(output)))}")
     _report_failures(record)
     if not record.ok:
-        failed = [j.id for j in record.jobs if j.status == "failed"]
+        failed = [j.id for j in record.jobs if j.status is JobStatus.FAILED]
         raise BuildFailedError(
             f"{len(failed)} job(s) failed: {', '.join(failed)}",
             hint="the log paths above have the full output",

@@ -23,6 +23,7 @@ from wheelyard.index.publish import (
 )
 from wheelyard.index.registry import StoreSettings, open_store
 from wheelyard.index.retention import DEFAULT_KEEP_VERSIONS, RetentionPolicy
+from wheelyard.record import RECORD_NAME
 
 
 def _table(report: PublishReport) -> Table:
@@ -49,7 +50,7 @@ def _table(report: PublishReport) -> Table:
 def publish_command(
     wheelhouse: Annotated[
         Path,
-        typer.Argument(help="Output of `wheelyard build`: <variant>/*.whl + build-record.json."),
+        typer.Argument(help=f"Output of `wheelyard build`: <variant>/*.whl + {RECORD_NAME}."),
     ] = Path("wheelhouse"),
     to: Annotated[
         str | None,

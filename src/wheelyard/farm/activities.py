@@ -57,6 +57,7 @@ from wheelyard.index.publish import PublishOptions, publish_wheelhouse
 from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
 from wheelyard.plan.cost import CostParameters, estimate
+from wheelyard.record import BuildRecord
 from wheelyard.source import own_version
 from wheelyard.version import package_version
 from wheelyard.wheel.convert import WheelKind
@@ -310,11 +311,13 @@ class FarmActivities:
         with _lock(self.settings.data_dir / "index.lock"):
             for output in request.outputs:
                 wheelhouse = self.settings.path(output)
-                record = json.loads((wheelhouse / "build-record.json").read_text(encoding="utf-8"))
-                for job in record.get("jobs", []):
-                    for wheel in job.get("wheels", []):
-                        dist, tags = _built_key(str(wheel["name"]), variant_file=False)
-                        built[(str(job["job"]["variant"]), dist, tags)] = str(wheel["name"])
+                try:
+                    record = BuildRecord.load(wheelhouse)
+                except WheelyardError as exc:
+                    raise bad_input(exc) from exc
+                for job, wheel in record.entries():
+                    dist, tags = _built_key(wheel.name, variant_file=False)
+                    built[(job.variant, dist, tags)] = wheel.name
                 try:
                     report = publish_wheelhouse(
                         wheelhouse,

@@ -23,6 +23,7 @@ from wheelyard.farm.graph import ImageFacts, PackageFacts, requirement_names
 from wheelyard.farm.messages import CampaignPackageUpdate, CampaignUpdate
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.vocab import BuildState, CampaignPackageState, CampaignState
+from wheelyard.record import JobRecord
 
 
 def _build_requires(data_dir: Path, build: Build) -> frozenset[str]:
@@ -39,12 +40,9 @@ def _images(build: Build) -> dict[str, ImageFacts]:
     images: dict[str, ImageFacts] = {}
     for job in build.jobs:
         for entry in (job.record or {}).get("jobs", []):
-            image = entry.get("image") or {}
-            if image.get("ref"):
-                images[job.variant] = ImageFacts(
-                    ref=str(image["ref"]),
-                    interpreters=tuple(str(i) for i in image.get("interpreters") or ()),
-                )
+            image = JobRecord.model_validate(entry).image
+            if image is not None and image.ref:
+                images[job.variant] = ImageFacts(ref=image.ref, interpreters=image.interpreters)
     return images
 
 

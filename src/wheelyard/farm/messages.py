@@ -86,7 +86,7 @@ class StageInput:
     farm_recipe: str | None
     output: str
     """The job's folder (build: its attempts go below it) or, for the stages after the build,
-    the wheelhouse the build made: ``<output>/<variant>/*.whl`` and ``build-record.json``."""
+    the wheelhouse the build made: ``<output>/<variant>/*.whl`` and the build record."""
     options: dict[str, Any]
     date: str
     timeout_seconds: float = 3600.0

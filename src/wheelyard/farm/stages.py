@@ -17,11 +17,10 @@ of build-time dependencies recorded as ABI-carrying.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from packaging.utils import canonicalize_name
 from wheelyard.builder.engine import ImageInfo, detect_engine
 from wheelyard.builder.image.ensure import ensure_image
 from wheelyard.builder.job import JobSettings
-from wheelyard.builder.package import RECORD_NAME, BuildCallbacks, build_packages
+from wheelyard.builder.package import BuildCallbacks, build_packages
 from wheelyard.builder.progress import Event
 from wheelyard.catalog.model import Catalog
 from wheelyard.errors import StoreError
@@ -44,11 +43,10 @@ from wheelyard.record import (
     DEFAULT_ABI_DEPENDENCIES,
     BuildRecord,
     JobRecord,
-    annotate_wheels,
-    variant_folders,
-    wheels_per_package,
+    JobStatus,
+    WheelInfo,
 )
-from wheelyard.verify import Interpreter, VerifyOptions, verify_packages, with_recipe
+from wheelyard.verify import Interpreter, VerifyOptions, gate_build, with_recipe
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
 from wheelyard.verify.gpu_detect import detect_gpus
 from wheelyard.verify.report import Check, WheelReport
@@ -93,30 +91,30 @@ def _load(stage: StageInput, env: WorkerEnvironment) -> LoadedBuild:
     )
 
 
+def _wheel_result(job: JobRecord, wheel: WheelInfo, output: Path, root: Path) -> WheelResult:
+    return WheelResult(
+        filename=wheel.name,
+        path=_relative(output / wheel.path, root),
+        sha256=wheel.sha256,
+        size=wheel.size,
+        python=wheel.python,
+        tags=list(wheel.platform_tags),
+        variant=job.variant,
+        verification=wheel.verification.dump() if wheel.verification else None,
+        built_against=wheel.built_against,
+    )
+
+
 def _wheels(jobs: Sequence[JobRecord], output: Path, root: Path) -> list[WheelResult]:
-    return [
-        WheelResult(
-            filename=wheel.name,
-            path=_relative(output / wheel.path, root),
-            sha256=wheel.sha256,
-            size=wheel.size,
-            python=wheel.python,
-            tags=list(wheel.platform_tags),
-            variant=str(job.job["variant"]),
-            verification=wheel.verification,
-            built_against=wheel.built_against,
-        )
-        for job in jobs
-        for wheel in job.wheels
-    ]
+    return [_wheel_result(job, wheel, output, root) for job in jobs for wheel in job.wheels]
 
 
 def _status(jobs: Sequence[JobRecord]) -> tuple[str, str | None]:
-    failed = [j for j in jobs if j.status == "failed"]
+    failed = [j for j in jobs if j.status is JobStatus.FAILED]
     if failed:
-        first = failed[0].failure or {}
-        return "failed", str(first.get("message") or "the build failed")
-    if jobs and all(j.status == "skipped" for j in jobs):
+        first = failed[0].failure
+        return "failed", first.message if first is not None else "the build failed"
+    if jobs and all(j.status is JobStatus.SKIPPED for j in jobs):
         return "skipped", jobs[0].reason
     if not any(j.wheels for j in jobs):
         return "failed", "the job built no wheel"
@@ -225,7 +223,7 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
     jobs = [j for j in record.jobs if j.id == stage.job_id]
     status, message = _status(jobs)
     pythons = {
-        (f"{j.package}:{p.python}" if len(loaded.units) > 1 else p.python): p.status
+        (f"{j.package}:{p.python}" if len(loaded.units) > 1 else p.python): str(p.status)
         for j in jobs
         for p in j.pythons
     }
@@ -243,59 +241,28 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
 
 
 def _job_json(job: JobRecord) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(json.dumps(asdict(job)))
-    data.pop("effective_options", None)
-    return data
-
-
-def _record_wheels(output: Path) -> dict[str, dict[str, Any]]:
-    data = json.loads((output / RECORD_NAME).read_text(encoding="utf-8"))
-    return {
-        str(wheel["name"]): {"job": job, "wheel": wheel}
-        for job in data.get("jobs", [])
-        for wheel in job.get("wheels", [])
-    }
+    """The job's record entry as the farm's database keeps it (without the long option list)."""
+    return job.model_copy(update={"effective_options": {}}).dump()
 
 
 def _wheels_of_record(output: Path, root: Path) -> list[WheelResult]:
-    return [
-        WheelResult(
-            filename=name,
-            path=_relative(output / str(entry["wheel"]["path"]), root),
-            sha256=str(entry["wheel"]["sha256"]),
-            size=int(entry["wheel"]["size"]),
-            python=str(entry["wheel"]["python"]),
-            tags=list(entry["wheel"].get("platform_tags") or ()),
-            variant=str(entry["job"]["job"]["variant"]),
-            verification=entry["wheel"].get("verification"),
-            built_against=entry["wheel"].get("built_against"),
-        )
-        for name, entry in _record_wheels(output).items()
-    ]
+    record = BuildRecord.load(output)
+    return [_wheel_result(job, wheel, output, root) for job, wheel in record.entries()]
 
 
 def run_verify(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> StageResult:
     """The verification gate on the job's wheels; each verdict goes into its build record."""
     started = time.monotonic()
     loaded = _load(stage, env)
-    record_path = env.data_dir / stage.output / RECORD_NAME
-    options = VerifyOptions(
-        interpreters=env.interpreters,
-        find_links=variant_folders(record_path),
-        index_url=env.index_url,
-    )
+    output = env.data_dir / stage.output
+    options = VerifyOptions(interpreters=env.interpreters, index_url=env.index_url)
 
     def on_wheel(report: WheelReport) -> None:
         progress({"step": "verify", "wheel": report.filename, "status": str(report.status)})
 
-    reports = verify_packages(
-        wheels_per_package(record_path),
-        [unit.loaded for unit in loaded.units],
-        options=options,
-        progress=on_wheel,
+    reports = gate_build(
+        output, [unit.loaded for unit in loaded.units], options=options, progress=on_wheel
     )
-    if reports:
-        annotate_wheels(record_path, {r.filename: r.verdict() for r in reports})
     failed = []
     for report in reports:
         if not report.ok:
@@ -307,7 +274,7 @@ def run_verify(stage: StageInput, env: WorkerEnvironment, progress: Progress) ->
         job_id=stage.job_id,
         status="failed" if failed else "succeeded",
         message="; ".join(failed) or None,
-        wheels=_wheels_of_record(record_path.parent, env.data_dir),
+        wheels=_wheels_of_record(output, env.data_dir),
         seconds=time.monotonic() - started,
     )
 
@@ -316,7 +283,8 @@ def run_smoke(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
     """The GPU smoke stage on the job's wheels, on a machine with a GPU."""
     started = time.monotonic()
     loaded = _load(stage, env)
-    wheels = wheels_per_package(env.data_dir / stage.output / RECORD_NAME)
+    output = env.data_dir / stage.output
+    wheels = BuildRecord.load(output).wheels_by_package(output)
     inventory = detect_gpus(override=env.detect_file)
     progress({"step": "gpu", "present": inventory.present})
     failed: list[str] = []

@@ -4,7 +4,13 @@ The build gate calls :func:`verify_wheels`; a wheel whose :class:`WheelReport` i
 is not eligible for publishing.
 """
 
-from wheelyard.verify.gate import find_wheels, verify_packages, verify_wheel, verify_wheels
+from wheelyard.verify.gate import (
+    find_wheels,
+    gate_build,
+    verify_packages,
+    verify_wheel,
+    verify_wheels,
+)
 from wheelyard.verify.interpreters import Interpreter, discover_interpreters, query_interpreter
 from wheelyard.verify.options import SmokeTest, VerifyOptions, with_recipe
 from wheelyard.verify.report import (
@@ -30,6 +36,7 @@ __all__ = [
     "WheelStatus",
     "discover_interpreters",
     "find_wheels",
+    "gate_build",
     "query_interpreter",
     "verify_packages",
     "verify_wheel",

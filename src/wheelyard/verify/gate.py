@@ -10,12 +10,14 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.errors import VerifyError, WheelError
+from wheelyard.record import BuildRecord
 from wheelyard.verify.imports import import_all, wheel_modules
 from wheelyard.verify.install import install
 from wheelyard.verify.interpreters import host_platforms, select_targets
@@ -238,3 +240,25 @@ def verify_packages(
             package = with_recipe(options, loaded)
             reports += verify_wheels(paths, options=package, progress=progress).wheels
     return tuple(reports)
+
+
+def gate_build(
+    output: Path,
+    recipes: Iterable[LoadedRecipe],
+    *,
+    options: VerifyOptions,
+    progress: Progress | None = None,
+) -> tuple[WheelReport, ...]:
+    """The gate over a build's output folder, as ``wheelyard build`` and the farm's verify stage
+    run it: each package's wheels of the record verified (dependencies also from the build's
+    own variant folders: a plugin installs its core), each verdict saved into the record."""
+    record = BuildRecord.load(output)
+    reports = verify_packages(
+        record.wheels_by_package(output),
+        recipes,
+        options=replace(options, find_links=(*options.find_links, *record.variant_dirs(output))),
+        progress=progress,
+    )
+    if reports:
+        record.with_verdicts({r.filename: r.verdict() for r in reports}).save(output)
+    return reports

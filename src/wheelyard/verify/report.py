@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from wheelyard.record import Verification, VerificationStatus
+
 REPORT_SCHEMA = "wheelyard.verify/1"
 
 
@@ -33,13 +35,8 @@ class Check(StrEnum):
     GPU = "gpu"
 
 
-class WheelStatus(StrEnum):
-    PASSED = "passed"
-    """Every check ran and passed."""
-    FAILED = "failed"
-    """At least one check failed: not eligible for publishing."""
-    INCOMPLETE = "incomplete"
-    """Nothing failed, but some check was skipped (the reason says why)."""
+WheelStatus = VerificationStatus
+"""A wheel's status is the verdict its build record keeps."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,19 +138,20 @@ class WheelReport:
     def failures(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if c.outcome is Outcome.FAIL)
 
-    def verdict(self) -> dict[str, Any]:
+    def verdict(self) -> Verification:
         """The short form a build record keeps per wheel (publishing skips ``failed`` ones):
         status, failed and skipped check labels, and the first finding of the first failure."""
-        data: dict[str, Any] = {
-            "status": str(self.status),
-            "failed": [c.label for c in self.failures],
-            "skipped": [c.label for c in self.checks if c.outcome is Outcome.SKIPPED],
-        }
+        message = None
         if self.failures:
             first = self.failures[0]
             detail = first.findings[0].message if first.findings else first.message
-            data["message"] = f"{first.label}: {detail}"
-        return data
+            message = f"{first.label}: {detail}"
+        return Verification(
+            status=self.status,
+            failed=tuple(c.label for c in self.failures),
+            skipped=tuple(c.label for c in self.checks if c.outcome is Outcome.SKIPPED),
+            message=message,
+        )
 
     def result(self, check: Check, python: str | None = None) -> CheckResult | None:
         for result in self.checks:

@@ -161,7 +161,7 @@ class BuildJob(Base):
     pythons_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Per Python: built | failed | not-started | not-in-image (from the build record)."""
     record: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    """The job's entry of build-record.json."""
+    """The job's entry of the build record (``record.JobRecord``)."""
     seconds: Mapped[float | None] = mapped_column(Float)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
