@@ -52,10 +52,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
+    from wheelyard.farm.builds.workflow import STAGE_RETRY
     from wheelyard.farm.client import FINISHED, FarmClient
     from wheelyard.farm.messages import StageInput, StageResult
-    from wheelyard.farm.temporal_server import free_port
-    from wheelyard.farm.workflows import STAGE_RETRY
+    from wheelyard.farm.runtime.temporal_server import free_port
 
 BUILD_QUEUE = "linux-x86_64-cpu"
 

@@ -16,12 +16,12 @@ from typing import Any
 from temporalio import activity
 from temporalio.worker import Worker
 
-from wheelyard.farm.activities import FarmActivities
+from wheelyard.farm.builds.activities import FarmActivities
+from wheelyard.farm.builds.workflow import WORKFLOWS
 from wheelyard.farm.db import open_database
+from wheelyard.farm.runtime.worker import connect
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.vocab import FARM_QUEUE
-from wheelyard.farm.worker import connect
-from wheelyard.farm.workflows import WORKFLOWS
 
 
 def main(address: str, data_dir: Path, hangs: str, marker: Path) -> None:

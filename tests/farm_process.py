@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wheelyard.farm.runtime.temporal_server import stop_orphaned_servers
 from wheelyard.farm.settings import TEMPORAL_DB_FILE
-from wheelyard.farm.temporal_server import stop_orphaned_servers
 
 
 def clean_env() -> dict[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from wheelyard.farm import records
+from wheelyard.farm.builds import records
 from wheelyard.farm.db import Build
 from wheelyard.farm.messages import JobSpec, PlanResult
 

@@ -25,7 +25,7 @@ import pytest
 
 from farm_process import FarmProcess
 from wheelyard.farm.client import FarmClient
-from wheelyard.farm.temporal_server import free_port
+from wheelyard.farm.runtime.temporal_server import free_port
 
 pytestmark = pytest.mark.integration
 

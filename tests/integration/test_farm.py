@@ -20,7 +20,7 @@ import pytest
 from build_containers import build_container_sources
 from farm_process import FarmProcess
 from wheelyard.farm.client import FarmClient
-from wheelyard.farm.temporal_server import free_port, port_open, start_dev_server
+from wheelyard.farm.runtime.temporal_server import free_port, port_open, start_dev_server
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from farm_rows import new_build, planned
-from wheelyard.farm import records
 from wheelyard.farm.api import ServiceContext, create_app
+from wheelyard.farm.builds import records
 from wheelyard.farm.db import open_database
 from wheelyard.farm.messages import (
     BuildUpdate,
@@ -25,8 +25,8 @@ from wheelyard.farm.messages import (
     WheelResult,
     WorkerAnnouncement,
 )
+from wheelyard.farm.runtime.temporal_server import free_port
 from wheelyard.farm.settings import FarmSettings
-from wheelyard.farm.temporal_server import free_port
 
 pytestmark = pytest.mark.integration
 

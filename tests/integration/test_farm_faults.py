@@ -19,7 +19,7 @@ import pytest
 from build_containers import build_container_sources
 from farm_process import interrupt, wait_healthy
 from wheelyard.farm.client import FarmClient
-from wheelyard.farm.temporal_server import free_port
+from wheelyard.farm.runtime.temporal_server import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,9 @@ def test_a_killed_worker_s_job_is_retried_on_another_worker(
         logs = list(job_dir.glob("attempt-1/logs/*.log"))
         if any("Building cp312" in log.read_text(errors="replace") for log in logs):
             for name, worker in workers.items():
-                if any("wheelyard.farm.stage_process" in cmd for _, cmd in _children(worker.pid)):
+                if any(
+                    "wheelyard.farm.builds.stage_process" in cmd for _, cmd in _children(worker.pid)
+                ):
                     victim = name
         time.sleep(0.2)
     workers[victim].send_signal(signal.SIGKILL)

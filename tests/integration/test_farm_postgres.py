@@ -20,7 +20,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from farm_rows import new_build
-from wheelyard.farm import records
+from wheelyard.farm.builds import records
 from wheelyard.farm.db.engine import alembic_config, open_database
 from wheelyard.farm.db.models import Base
 

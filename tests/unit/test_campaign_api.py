@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from test_campaign_workflow import seed
 from test_farm_api import FakeOrchestrator
 
-from wheelyard.farm import campaign_records
 from wheelyard.farm.api import ServiceContext, create_app
+from wheelyard.farm.campaigns import records as campaign_records
 from wheelyard.farm.db import Database, open_database
 from wheelyard.farm.messages import CampaignInput, CampaignPackageUpdate
 from wheelyard.farm.settings import FarmSettings

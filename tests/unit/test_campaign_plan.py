@@ -16,11 +16,11 @@ from variant_wheelhouse import make_wheelhouse
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import AcceleratorKind, Platform, PythonMode
 from wheelyard.errors import FarmError, FarmRequestError
-from wheelyard.farm.campaign import DROP, KEEP, NO_BUILD, PARTIAL, Trigger, plan_campaign
-from wheelyard.farm.graph import ImageFacts, PackageFacts, build_graph, requirement_names
-from wheelyard.farm.loading import BuildOptions, load_build
-from wheelyard.farm.recipe_edit import recipe_variants, with_variants
-from wheelyard.farm.stages import abi_dependencies, link_farm_wheels
+from wheelyard.farm.builds.loading import BuildOptions, load_build
+from wheelyard.farm.builds.stages import abi_dependencies, link_farm_wheels
+from wheelyard.farm.campaigns.graph import ImageFacts, PackageFacts, build_graph, requirement_names
+from wheelyard.farm.campaigns.plan import DROP, KEEP, NO_BUILD, PARTIAL, Trigger, plan_campaign
+from wheelyard.farm.campaigns.recipe_edit import recipe_variants, with_variants
 from wheelyard.farm.vocab import CampaignPackageState
 from wheelyard.index.publish import publish_wheelhouse
 from wheelyard.index.store import FileStore

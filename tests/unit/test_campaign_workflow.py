@@ -24,17 +24,19 @@ from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from wheelyard.config.vocab import AcceleratorKind, Platform, PythonMode
-from wheelyard.farm import campaign_records, campaign_service, records
-from wheelyard.farm.api.campaign_schemas import CampaignOut
-from wheelyard.farm.campaign import Trigger
-from wheelyard.farm.campaign_activities import CampaignActivities, campaign_activities
-from wheelyard.farm.campaign_workflow import RebuildCampaign
+from wheelyard.farm.api.schemas_campaigns import CampaignOut
+from wheelyard.farm.builds import records
+from wheelyard.farm.campaigns import records as campaign_records
+from wheelyard.farm.campaigns import submit as campaign_service
+from wheelyard.farm.campaigns.activities import CampaignActivities, campaign_activities
+from wheelyard.farm.campaigns.plan import Trigger
+from wheelyard.farm.campaigns.recipe_edit import recipe_variants
+from wheelyard.farm.campaigns.workflow import RebuildCampaign
 from wheelyard.farm.db import Build, BuildJob, Database, Package, Wheel, open_database
 from wheelyard.farm.messages import BuildRequest, BuildSummary, BuildUpdate
 from wheelyard.farm.orchestrator import TemporalOrchestrator
-from wheelyard.farm.recipe_edit import recipe_variants
+from wheelyard.farm.runtime.temporal_server import TemporalDevServer, free_port, start_dev_server
 from wheelyard.farm.settings import FarmSettings
-from wheelyard.farm.temporal_server import TemporalDevServer, free_port, start_dev_server
 from wheelyard.farm.vocab import FARM_QUEUE, BuildState
 from wheelyard.record import ImageEntry, JobRecord, JobSpec, JobStatus
 

@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from farm_rows import new_build, planned
-from wheelyard.farm import records
 from wheelyard.farm.api import ServiceContext, create_app
 from wheelyard.farm.api.simple_index import negotiate
+from wheelyard.farm.builds import records
 from wheelyard.farm.db import Database, open_database
 from wheelyard.farm.messages import (
     BuildRequest,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from farm_rows import new_build, planned
 from wheelyard.errors import FarmDatabaseError, FarmNotFoundError, FarmRequestError
-from wheelyard.farm import records
+from wheelyard.farm.builds import records
 from wheelyard.farm.db import ApiToken, Base, Database, open_database
 from wheelyard.farm.db.engine import alembic_config, normalise_url
 from wheelyard.farm.messages import (

@@ -18,15 +18,9 @@ import pytest
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import FarmRequestError, FarmWorkerError
-from wheelyard.farm.activities import _built_key
-from wheelyard.farm.capabilities import (
-    Capabilities,
-    check_queues,
-    queue_problem,
-    servable_queues,
-)
-from wheelyard.farm.loading import BuildOptions, load_build
-from wheelyard.farm.source import (
+from wheelyard.farm.builds.activities import _built_key
+from wheelyard.farm.builds.loading import BuildOptions, load_build
+from wheelyard.farm.builds.source import (
     SourceSpec,
     check_git_url,
     check_ref,
@@ -34,7 +28,13 @@ from wheelyard.farm.source import (
     read_marker,
     store_upload,
 )
-from wheelyard.farm.temporal_server import (
+from wheelyard.farm.runtime.capabilities import (
+    Capabilities,
+    check_queues,
+    queue_problem,
+    servable_queues,
+)
+from wheelyard.farm.runtime.temporal_server import (
     servers_of,
     stop_orphaned_servers,
     temporal_executable,

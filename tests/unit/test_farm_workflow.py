@@ -20,18 +20,18 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
 
 from variant_wheelhouse import make_wheelhouse
-from wheelyard.farm import records
-from wheelyard.farm.activities import FarmActivities
+from wheelyard.farm.builds import records
+from wheelyard.farm.builds.activities import FarmActivities
+from wheelyard.farm.builds.loading import BuildOptions
+from wheelyard.farm.builds.source import SourceSpec
+from wheelyard.farm.builds.submit import Submission, register, stage, start
 from wheelyard.farm.db import Database, open_database
-from wheelyard.farm.loading import BuildOptions
 from wheelyard.farm.messages import BuildRequest, BuildSummary, StageInput, StageResult, WheelResult
 from wheelyard.farm.orchestrator import TemporalOrchestrator
+from wheelyard.farm.runtime.temporal_server import TemporalDevServer, free_port, start_dev_server
+from wheelyard.farm.runtime.worker import WorkerPlan, connect, run_async, serve
 from wheelyard.farm.settings import FarmSettings
-from wheelyard.farm.source import SourceSpec
-from wheelyard.farm.submissions import Submission, register, stage, start
-from wheelyard.farm.temporal_server import TemporalDevServer, free_port, start_dev_server
 from wheelyard.farm.vocab import FARM_QUEUE, SourceKind
-from wheelyard.farm.worker import WorkerPlan, connect, run_async, serve
 
 REPO = Path(__file__).parents[2]
 CUDA_KERNELS = REPO / "examples" / "cuda-kernels"
@@ -344,7 +344,7 @@ def test_a_job_no_worker_can_take_fails_with_the_queue_named(
 
 def test_workers_announce_themselves(temporal: TemporalDevServer, tmp_path: Path) -> None:
     from wheelyard.farm.messages import WorkerAnnouncement
-    from wheelyard.farm.worker import announce
+    from wheelyard.farm.runtime.worker import announce
 
     async def scenario(farm: Farm) -> None:
         await announce(

@@ -36,7 +36,7 @@ from wheelyard.source import fetch_sdist, parse_requirement
 
 if TYPE_CHECKING:
     from wheelyard.farm.db import Database
-    from wheelyard.farm.up import FarmUrls
+    from wheelyard.farm.runtime.up import FarmUrls
 
 # Temporal, SQLAlchemy and FastAPI are imported by the commands that need them (see worker_cmd).
 
@@ -108,9 +108,9 @@ def up_command(
     """Start the farm here: Temporal, the API and dashboard, and a local worker. Ctrl-C stops it;
     running it again resumes every build."""
     from wheelyard.catalog import load_catalog
-    from wheelyard.farm.capabilities import check_queues, servable_queues
-    from wheelyard.farm.up import FarmUpOptions, run_farm
-    from wheelyard.farm.worker import run_async
+    from wheelyard.farm.runtime.capabilities import check_queues, servable_queues
+    from wheelyard.farm.runtime.up import FarmUpOptions, run_farm
+    from wheelyard.farm.runtime.worker import run_async
 
     settings = FarmSettings(
         data_dir=data.resolve(),

@@ -23,8 +23,8 @@ from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.farm.settings import DEFAULT_NAMESPACE, DEFAULT_TEMPORAL
 
 if TYPE_CHECKING:
-    from wheelyard.farm.capabilities import Capabilities
-    from wheelyard.farm.stages import WorkerEnvironment
+    from wheelyard.farm.builds.stages import WorkerEnvironment
+    from wheelyard.farm.runtime.capabilities import Capabilities
 
 # The farm's modules (Temporal, SQLAlchemy, FastAPI) are imported by the commands that use
 # them, so that every other command starts as fast as before.
@@ -57,7 +57,7 @@ def worker_environment(
 ) -> WorkerEnvironment:
     """The worker's view of this machine, read from its environment once."""
     from wheelyard.cli.verify_cmd import interpreters_from
-    from wheelyard.farm.stages import WorkerEnvironment
+    from wheelyard.farm.builds.stages import WorkerEnvironment
 
     override = os.environ.get("WHEELYARD_DETECT_FILE")
     return WorkerEnvironment(
@@ -71,7 +71,7 @@ def worker_environment(
 
 
 def machine_capabilities(environment: WorkerEnvironment) -> Capabilities:
-    from wheelyard.farm.capabilities import detect_capabilities
+    from wheelyard.farm.runtime.capabilities import detect_capabilities
     from wheelyard.verify.gpu_detect import detect_gpus
 
     return detect_capabilities(
@@ -137,10 +137,10 @@ def worker_command(
 ) -> None:
     """Serve runner queues of a farm: build, verify and GPU-smoke-test jobs on this machine."""
     from wheelyard.catalog import load_catalog
-    from wheelyard.farm.activities import StageActivities
-    from wheelyard.farm.capabilities import check_queues, servable_queues
+    from wheelyard.farm.builds.activities import StageActivities
     from wheelyard.farm.messages import WorkerAnnouncement
-    from wheelyard.farm.worker import WorkerPlan, connect, run_async, serve
+    from wheelyard.farm.runtime.capabilities import check_queues, servable_queues
+    from wheelyard.farm.runtime.worker import WorkerPlan, connect, run_async, serve
 
     environment = worker_environment(data, engine, compiler_cache)
     capabilities = machine_capabilities(environment)

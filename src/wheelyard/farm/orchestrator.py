@@ -16,12 +16,12 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from wheelyard.errors import FarmError
-from wheelyard.farm.campaign_records import workflow_id as campaign_workflow_id
-from wheelyard.farm.campaign_workflow import RebuildCampaign
+from wheelyard.farm.builds.records import workflow_id
+from wheelyard.farm.builds.workflow import BuildPackage, NightlyBuild
+from wheelyard.farm.campaigns.records import workflow_id as campaign_workflow_id
+from wheelyard.farm.campaigns.workflow import RebuildCampaign
 from wheelyard.farm.messages import BuildRequest, CampaignInput, ScheduledBuild
-from wheelyard.farm.records import workflow_id
 from wheelyard.farm.vocab import FARM_QUEUE
-from wheelyard.farm.workflows import BuildPackage, NightlyBuild
 
 
 def _pending_line(pending: PendingActivityInfo) -> str:

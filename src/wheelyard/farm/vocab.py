@@ -99,3 +99,25 @@ class CampaignPackageState(StrEnum):
             CampaignPackageState.SKIPPED,
             CampaignPackageState.CANCELLED,
         )
+
+
+class Activity(StrEnum):
+    """Every activity's name: the definitions (``@activity.defn(name=...)``) and the workflows'
+    calls use these members, so a reader (and an IDE) can follow a call to its definition."""
+
+    FETCH_SOURCE = "fetch_source"
+    PLAN_BUILD = "plan_build"
+    RECORD_BUILD = "record_build"
+    RECORD_JOB = "record_job"
+    RECORD_WORKER = "record_worker"
+    CREATE_SCHEDULED_BUILD = "create_scheduled_build"
+    PUBLISH_BUILD = "publish_build"
+    BUILD_JOB = "build_job"
+    VERIFY_JOB = "verify_job"
+    GPU_SMOKE_JOB = "gpu_smoke_job"
+    LOAD_CAMPAIGN = "load_campaign"
+    RECORD_CAMPAIGN = "record_campaign"
+    RECORD_CAMPAIGN_PACKAGE = "record_campaign_package"
+    APPLY_CAMPAIGN_RECIPE = "apply_campaign_recipe"
+    START_CAMPAIGN_BUILD = "start_campaign_build"
+    FINISH_CAMPAIGN_BUILD = "finish_campaign_build"

@@ -17,13 +17,13 @@ from wheelyard.errors import (
     FarmRequestError,
     WheelyardError,
 )
-from wheelyard.farm.api.campaign_pages import router as campaign_pages_router
-from wheelyard.farm.api.campaign_routes import router as campaign_router
 from wheelyard.farm.api.context import ServiceContext
 from wheelyard.farm.api.dashboard import router as dashboard_router
+from wheelyard.farm.api.pages_campaigns import router as campaign_pages_router
 from wheelyard.farm.api.routes import router as api_router
+from wheelyard.farm.api.routes_campaigns import router as campaign_router
 from wheelyard.farm.api.simple_index import router as index_router
-from wheelyard.farm.submissions import Forbidden
+from wheelyard.farm.builds.submit import Forbidden
 
 
 def _problem(status: int, exc: WheelyardError) -> JSONResponse:

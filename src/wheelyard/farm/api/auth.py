@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from wheelyard.errors import FarmRequestError
 from wheelyard.farm.api.context import context_of
-from wheelyard.farm.submissions import Forbidden
+from wheelyard.farm.builds.submit import Forbidden
 from wheelyard.farm.tokens import Principal, authenticate
 
 bearer = HTTPBearer(auto_error=False, description="A wheelyard token (wyt_...)")

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from wheelyard.farm.campaign_service import CampaignControl
+from wheelyard.farm.builds.submit import Orchestrator
+from wheelyard.farm.campaigns.submit import CampaignControl
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.settings import FarmSettings
-from wheelyard.farm.submissions import Orchestrator
 
 DEFAULT_UPLOAD_LIMIT = 200 * 1024 * 1024
 

@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wheelyard.errors import FarmNotFoundError
-from wheelyard.farm import records
 from wheelyard.farm.api.context import context_of
+from wheelyard.farm.builds import records
 from wheelyard.farm.db.models import Build, BuildJob
 from wheelyard.farm.vocab import BuildState, JobState
 

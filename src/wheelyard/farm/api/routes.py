@@ -15,14 +15,13 @@ from packaging.utils import canonicalize_name
 
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import FarmNotFoundError, FarmRequestError
-from wheelyard.farm import records
 from wheelyard.farm.api import schemas
 from wheelyard.farm.api.auth import Authenticated, require_admin, require_package
 from wheelyard.farm.api.context import ServiceContext, context_of
-from wheelyard.farm.loading import BuildOptions
-from wheelyard.farm.messages import ScheduledBuild
-from wheelyard.farm.source import SourceSpec, check_source, store_upload
-from wheelyard.farm.submissions import (
+from wheelyard.farm.builds import records
+from wheelyard.farm.builds.loading import BuildOptions
+from wheelyard.farm.builds.source import SourceSpec, check_source, store_upload
+from wheelyard.farm.builds.submit import (
     Submission,
     authorise_early,
     discard,
@@ -31,6 +30,7 @@ from wheelyard.farm.submissions import (
     stage,
     start,
 )
+from wheelyard.farm.messages import ScheduledBuild
 from wheelyard.farm.tokens import create_token, list_tokens, revoke_token
 from wheelyard.farm.vocab import BuildState, JobState, SourceKind
 

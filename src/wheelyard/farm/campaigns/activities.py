@@ -14,9 +14,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from wheelyard.errors import FarmError
-from wheelyard.farm import campaign_records, records
-from wheelyard.farm.activities import heartbeating
-from wheelyard.farm.campaign import CAMPAIGN_KEYS, DROP, KEEP, NO_BUILD, Pin
+from wheelyard.farm.builds import records
+from wheelyard.farm.builds.activities import heartbeating
+from wheelyard.farm.campaigns import records as campaign_records
+from wheelyard.farm.campaigns.plan import CAMPAIGN_KEYS, DROP, KEEP, NO_BUILD, Pin
+from wheelyard.farm.campaigns.recipe_edit import recipe_variants, with_variants
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.db.models import Build
 from wheelyard.farm.messages import (
@@ -30,9 +32,8 @@ from wheelyard.farm.messages import (
     CampaignRecipeInput,
     CampaignUpdate,
 )
-from wheelyard.farm.recipe_edit import recipe_variants, with_variants
 from wheelyard.farm.settings import FarmSettings
-from wheelyard.farm.vocab import BuildState, CampaignPackageState, JobState
+from wheelyard.farm.vocab import Activity, BuildState, CampaignPackageState, JobState
 
 WAITS = ("job_timeout_seconds", "queue_wait_seconds", "gpu_wait_seconds", "heartbeat_seconds")
 
@@ -50,7 +51,7 @@ class CampaignActivities:
         self.settings = settings
         self.database = database
 
-    @activity.defn(name="load_campaign")
+    @activity.defn(name=Activity.LOAD_CAMPAIGN)
     async def load_campaign(self, campaign_id: int) -> CampaignItems:
         def read() -> CampaignItems:
             with self.database.session() as session:
@@ -76,7 +77,7 @@ class CampaignActivities:
 
         return await heartbeating(read)
 
-    @activity.defn(name="record_campaign")
+    @activity.defn(name=Activity.RECORD_CAMPAIGN)
     async def record_campaign(self, update: CampaignUpdate) -> None:
         def write() -> None:
             with self.database.session() as session:
@@ -84,7 +85,7 @@ class CampaignActivities:
 
         await heartbeating(write)
 
-    @activity.defn(name="record_campaign_package")
+    @activity.defn(name=Activity.RECORD_CAMPAIGN_PACKAGE)
     async def record_campaign_package(self, update: CampaignPackageUpdate) -> None:
         def write() -> None:
             with self.database.session() as session:
@@ -92,7 +93,7 @@ class CampaignActivities:
 
         await heartbeating(write)
 
-    @activity.defn(name="apply_campaign_recipe")
+    @activity.defn(name=Activity.APPLY_CAMPAIGN_RECIPE)
     async def apply_campaign_recipe(self, target: CampaignRecipeInput) -> str:
         """Drop the campaign's dropped variants from the package's farm recipe (a new recipe
         version; none when the latest already builds just the kept variants). Returns what
@@ -123,7 +124,7 @@ class CampaignActivities:
             records.set_recipe(session, target.package, content)
             return summary
 
-    @activity.defn(name="start_campaign_build")
+    @activity.defn(name=Activity.START_CAMPAIGN_BUILD)
     async def start_campaign_build(self, start: CampaignBuildInput) -> BuildRequest:
         """The build row of the package's rebuild (once per attempt) and its request."""
         return await heartbeating(self._start, start)
@@ -184,7 +185,7 @@ class CampaignActivities:
                 version_pin=version_pin,
             )
 
-    @activity.defn(name="finish_campaign_build")
+    @activity.defn(name=Activity.FINISH_CAMPAIGN_BUILD)
     async def finish_campaign_build(self, outcome: CampaignBuildOutcome) -> CampaignBuildResult:
         """Record how the rebuild ended (a pin on this very package that its version does not
         meet fails it at planning, before any job: ``BuildRequest.version_pin``)."""

@@ -23,12 +23,12 @@ from temporalio.worker import Worker
 from wheelyard.builder.engine import detect_engine
 from wheelyard.builder.job import reap_exited_containers
 from wheelyard.errors import FarmError, WheelyardError
-from wheelyard.farm.activities import FarmActivities, StageActivities
-from wheelyard.farm.campaign_activities import CampaignActivities, campaign_activities
-from wheelyard.farm.campaign_workflow import CAMPAIGN_WORKFLOWS
+from wheelyard.farm.builds.activities import FarmActivities, StageActivities
+from wheelyard.farm.builds.workflow import WORKFLOWS, AnnounceWorker
+from wheelyard.farm.campaigns.activities import CampaignActivities, campaign_activities
+from wheelyard.farm.campaigns.workflow import CAMPAIGN_WORKFLOWS
 from wheelyard.farm.messages import WorkerAnnouncement
 from wheelyard.farm.vocab import FARM_QUEUE
-from wheelyard.farm.workflows import WORKFLOWS, AnnounceWorker
 
 ANNOUNCE_EVERY = 60.0
 CONNECT_TIMEOUT = 30.0

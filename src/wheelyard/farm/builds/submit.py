@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Protocol
 
 from wheelyard.errors import FarmRequestError, WheelyardError
-from wheelyard.farm import records
+from wheelyard.farm.builds import records
+from wheelyard.farm.builds.loading import BuildOptions, load_build
+from wheelyard.farm.builds.source import SourceSpec, check_source, fetch_source, probe_git
 from wheelyard.farm.db.engine import Database
-from wheelyard.farm.loading import BuildOptions, load_build
 from wheelyard.farm.messages import BuildRequest, BuildUpdate, ScheduledBuild
 from wheelyard.farm.settings import FarmSettings
-from wheelyard.farm.source import SourceSpec, check_source, fetch_source, probe_git
 from wheelyard.farm.tokens import Principal
 from wheelyard.farm.vocab import BuildState, SourceKind
 from wheelyard.host.platform import host_platform

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from wheelyard.errors import FarmRequestError
-from wheelyard.farm import campaign_records
-from wheelyard.farm.campaign import CampaignPlan, Trigger, plan_campaign
+from wheelyard.farm.campaigns import records as campaign_records
+from wheelyard.farm.campaigns.plan import CampaignPlan, Trigger, plan_campaign
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.messages import CampaignInput, CampaignUpdate
 from wheelyard.farm.settings import FarmSettings

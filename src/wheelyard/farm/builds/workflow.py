@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
         StageResult,
         WorkerAnnouncement,
     )
-    from wheelyard.farm.vocab import FARM_QUEUE, BuildState, JobState, SmokeState
+    from wheelyard.farm.vocab import FARM_QUEUE, Activity, BuildState, JobState, SmokeState
 
 RECORD_TIMEOUT = timedelta(seconds=60)
 FARM_HEARTBEAT = timedelta(seconds=10)
@@ -100,7 +100,7 @@ class BuildPackage:
     async def _record(self, request: BuildRequest, state: BuildState, **fields: Any) -> None:
         self._state = str(state)
         await workflow.execute_activity(
-            "record_build",
+            Activity.RECORD_BUILD,
             BuildUpdate(build_id=request.build_id, state=str(state), **fields),
             task_queue=FARM_QUEUE,
             start_to_close_timeout=RECORD_TIMEOUT,
@@ -111,7 +111,7 @@ class BuildPackage:
     async def _record_job(self, update: JobUpdate) -> None:
         self._jobs[update.job_id] = update.state
         await workflow.execute_activity(
-            "record_job",
+            Activity.RECORD_JOB,
             update,
             task_queue=FARM_QUEUE,
             start_to_close_timeout=RECORD_TIMEOUT,
@@ -131,7 +131,7 @@ class BuildPackage:
         try:
             await self._record(request, BuildState.FETCHING)
             fetched = await workflow.execute_activity(
-                "fetch_source",
+                Activity.FETCH_SOURCE,
                 request,
                 task_queue=FARM_QUEUE,
                 start_to_close_timeout=timedelta(minutes=15),
@@ -141,7 +141,7 @@ class BuildPackage:
             )
             await self._record(request, BuildState.PLANNING)
             plan = await workflow.execute_activity(
-                "plan_build",
+                Activity.PLAN_BUILD,
                 args=[request, fetched],
                 task_queue=FARM_QUEUE,
                 start_to_close_timeout=timedelta(minutes=5),
@@ -169,7 +169,7 @@ class BuildPackage:
         await self._record(request, BuildState.PUBLISHING)
         try:
             result = await workflow.execute_activity(
-                "publish_build",
+                Activity.PUBLISH_BUILD,
                 PublishInput(
                     build_id=request.build_id,
                     project_dir=fetched.project_dir,
@@ -239,7 +239,7 @@ class BuildPackage:
         )
         heartbeat = timedelta(seconds=request.heartbeat_seconds)
 
-        async def run_stage(name: str, queue: str, wait: float) -> StageResult:
+        async def run_stage(name: Activity, queue: str, wait: float) -> StageResult:
             try:
                 result: StageResult = await workflow.execute_activity(
                     name,
@@ -263,7 +263,7 @@ class BuildPackage:
 
         await self._record_job(update(JobState.BUILDING))
         try:
-            built = await run_stage("build_job", job.build_queue, request.queue_wait_seconds)
+            built = await run_stage(Activity.BUILD_JOB, job.build_queue, request.queue_wait_seconds)
         except ActivityError as exc:
             message = f"no worker serves {job.build_queue}" if _not_started(exc) else _message(exc)
             await self._record_job(update(JobState.FAILED, message=message))
@@ -277,7 +277,9 @@ class BuildPackage:
             stage = dataclasses.replace(stage, output=built.output)
         await self._record_job(update(JobState.VERIFYING, result=built))
         try:
-            verified = await run_stage("verify_job", job.build_queue, request.queue_wait_seconds)
+            verified = await run_stage(
+                Activity.VERIFY_JOB, job.build_queue, request.queue_wait_seconds
+            )
         except ActivityError as exc:
             message = f"verify: {_message(exc)}"
             await self._record_job(update(JobState.FAILED, message=message))
@@ -290,7 +292,9 @@ class BuildPackage:
         if job.gpu_test:
             await self._record_job(update(JobState.SMOKE_TESTING, result=verified))
             try:
-                tested = await run_stage("gpu_smoke_job", job.test_queue, request.gpu_wait_seconds)
+                tested = await run_stage(
+                    Activity.GPU_SMOKE_JOB, job.test_queue, request.gpu_wait_seconds
+                )
             except ActivityError as exc:
                 if not _not_started(exc):
                     message = f"GPU smoke test: {_message(exc)}"
@@ -319,7 +323,7 @@ class NightlyBuild:
     @workflow.run
     async def run(self, scheduled: ScheduledBuild) -> BuildSummary:
         request = await workflow.execute_activity(
-            "create_scheduled_build",
+            Activity.CREATE_SCHEDULED_BUILD,
             scheduled,
             task_queue=FARM_QUEUE,
             start_to_close_timeout=RECORD_TIMEOUT,
@@ -342,7 +346,7 @@ class AnnounceWorker:
     @workflow.run
     async def run(self, announcement: WorkerAnnouncement) -> None:
         await workflow.execute_activity(
-            "record_worker",
+            Activity.RECORD_WORKER,
             announcement,
             task_queue=FARM_QUEUE,
             start_to_close_timeout=RECORD_TIMEOUT,

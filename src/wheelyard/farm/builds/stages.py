@@ -1,7 +1,7 @@
 """The stages of one farm job, calling the same functions as ``wheelyard build`` / ``verify`` /
 ``smoke --gpu``: build (cibuildwheel in the builder image), verify (the gate), GPU smoke.
 
-Each runs in a child process (``wheelyard.farm.stage_process``) so that an activity can be
+Each runs in a child process (``wheelyard.farm.builds.stage_process``) so that an activity can be
 cancelled (SIGINT: containers stopped, the record written) and a worker that dies takes its
 build with it. Results are plain ``StageResult`` messages; paths in them are relative to the
 farm's data directory.
@@ -33,7 +33,7 @@ from wheelyard.builder.package import BuildCallbacks, build_packages
 from wheelyard.builder.progress import Event
 from wheelyard.catalog.model import Catalog
 from wheelyard.errors import StoreError
-from wheelyard.farm.loading import BuildOptions, LoadedBuild, load_build
+from wheelyard.farm.builds.loading import BuildOptions, LoadedBuild, load_build
 from wheelyard.farm.messages import StageInput, StageResult, WheelResult
 from wheelyard.host.platform import host_platform
 from wheelyard.index.state import load_state

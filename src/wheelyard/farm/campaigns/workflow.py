@@ -27,6 +27,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
+    from wheelyard.farm.builds.workflow import FARM_HEARTBEAT, BuildPackage
     from wheelyard.farm.messages import (
         BuildRequest,
         BuildSummary,
@@ -43,11 +44,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from wheelyard.farm.vocab import (
         FARM_QUEUE,
+        Activity,
         BuildState,
         CampaignPackageState,
         CampaignState,
     )
-    from wheelyard.farm.workflows import FARM_HEARTBEAT, BuildPackage
 
 RECORD_TIMEOUT = timedelta(seconds=60)
 RECORD_RETRY = RetryPolicy(
@@ -99,7 +100,7 @@ class RebuildCampaign:
 
     # -- records ---------------------------------------------------------------------------
 
-    async def _activity(self, name: str, argument: Any, result_type: Any = None) -> Any:
+    async def _activity(self, name: Activity, argument: Any, result_type: Any = None) -> Any:
         return await workflow.execute_activity(
             name,
             argument,
@@ -128,7 +129,7 @@ class RebuildCampaign:
         self._tick += 1
         if record:
             await self._activity(
-                "record_campaign_package",
+                Activity.RECORD_CAMPAIGN_PACKAGE,
                 CampaignPackageUpdate(
                     campaign_id=self._campaign_id,
                     package=package,
@@ -160,7 +161,7 @@ class RebuildCampaign:
         if state is not self._campaign_state:
             self._campaign_state = state
             await self._activity(
-                "record_campaign",
+                Activity.RECORD_CAMPAIGN,
                 CampaignUpdate(campaign_id=self._campaign_id, state=str(state), message=message),
             )
 
@@ -171,7 +172,7 @@ class RebuildCampaign:
         self._campaign_id = request.campaign_id
         self._concurrency = max(1, request.concurrency)
         loaded: CampaignItems = await self._activity(
-            "load_campaign", request.campaign_id, CampaignItems
+            Activity.LOAD_CAMPAIGN, request.campaign_id, CampaignItems
         )
         for item in loaded.items:
             self._states[item.package] = CampaignPackageState(item.state)
@@ -189,7 +190,7 @@ class RebuildCampaign:
         except asyncio.CancelledError:
             self._campaign_state = CampaignState.CANCELLED
             await self._activity(
-                "record_campaign",
+                Activity.RECORD_CAMPAIGN,
                 CampaignUpdate(
                     campaign_id=request.campaign_id,
                     state=str(CampaignState.CANCELLED),
@@ -199,7 +200,7 @@ class RebuildCampaign:
             raise
         self._campaign_state = CampaignState.DONE
         await self._activity(
-            "record_campaign",
+            Activity.RECORD_CAMPAIGN,
             CampaignUpdate(campaign_id=request.campaign_id, state=str(CampaignState.DONE)),
         )
         return CampaignSummary(
@@ -244,7 +245,7 @@ class RebuildCampaign:
             return
         if item.drop_variants:
             changed: str = await self._activity(
-                "apply_campaign_recipe",
+                Activity.APPLY_CAMPAIGN_RECIPE,
                 CampaignRecipeInput(campaign_id=self._campaign_id, package=name),
                 str,
             )
@@ -290,7 +291,7 @@ class RebuildCampaign:
         self._blockers[name] = None
         self._tick += 1
         request: BuildRequest = await self._activity(
-            "start_campaign_build",
+            Activity.START_CAMPAIGN_BUILD,
             CampaignBuildInput(campaign_id=self._campaign_id, package=name, attempt=attempt),
             BuildRequest,
         )
@@ -309,7 +310,7 @@ class RebuildCampaign:
                 message=str(exc.cause or exc),
             )
         result: CampaignBuildResult = await self._activity(
-            "finish_campaign_build",
+            Activity.FINISH_CAMPAIGN_BUILD,
             CampaignBuildOutcome(
                 campaign_id=self._campaign_id,
                 package=name,

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from wheelyard.errors import FarmNotFoundError
-from wheelyard.farm import records
-from wheelyard.farm.campaign import PARTIAL, CampaignPlan
+from wheelyard.farm.builds import records
+from wheelyard.farm.campaigns.graph import ImageFacts, PackageFacts, requirement_names
+from wheelyard.farm.campaigns.plan import PARTIAL, CampaignPlan
 from wheelyard.farm.db.models import Build, Campaign, CampaignPackage, Package, utcnow
-from wheelyard.farm.graph import ImageFacts, PackageFacts, requirement_names
 from wheelyard.farm.messages import CampaignPackageUpdate, CampaignUpdate
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.vocab import BuildState, CampaignPackageState, CampaignState

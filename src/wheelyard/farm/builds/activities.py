@@ -29,9 +29,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from wheelyard.errors import WheelyardError
-from wheelyard.farm import records
+from wheelyard.farm.builds import records
+from wheelyard.farm.builds.loading import BuildOptions, load_build
+from wheelyard.farm.builds.source import SourceSpec, fetch_source
+from wheelyard.farm.builds.stage_process import write_spec
+from wheelyard.farm.builds.stages import WorkerEnvironment
 from wheelyard.farm.db.engine import Database
-from wheelyard.farm.loading import BuildOptions, load_build
 from wheelyard.farm.messages import (
     BuildRequest,
     BuildUpdate,
@@ -48,10 +51,7 @@ from wheelyard.farm.messages import (
     WorkerAnnouncement,
 )
 from wheelyard.farm.settings import FarmSettings
-from wheelyard.farm.source import SourceSpec, fetch_source
-from wheelyard.farm.stage_process import write_spec
-from wheelyard.farm.stages import WorkerEnvironment
-from wheelyard.farm.vocab import SourceKind
+from wheelyard.farm.vocab import Activity, SourceKind
 from wheelyard.host.platform import host_platform
 from wheelyard.index.publish import PublishOptions, publish_wheelhouse
 from wheelyard.index.state import load_state
@@ -125,7 +125,7 @@ class FarmActivities:
         self.settings = settings
         self.database = database
 
-    @activity.defn(name="fetch_source")
+    @activity.defn(name=Activity.FETCH_SOURCE)
     async def fetch_source(self, request: BuildRequest) -> FetchResult:
         return await heartbeating(self._fetch, request)
 
@@ -155,7 +155,7 @@ class FarmActivities:
             commit=fetched.commit,
         )
 
-    @activity.defn(name="plan_build")
+    @activity.defn(name=Activity.PLAN_BUILD)
     async def plan_build(self, request: BuildRequest, fetched: FetchResult) -> PlanResult:
         return await heartbeating(self._plan, request, fetched)
 
@@ -231,7 +231,7 @@ class FarmActivities:
             records.record_plan(session, request.build_id, result, plan_json=plan_json, cost=cost)
         return result
 
-    @activity.defn(name="record_build")
+    @activity.defn(name=Activity.RECORD_BUILD)
     async def record_build(self, update: BuildUpdate) -> None:
         def write() -> None:
             with self.database.session() as session:
@@ -239,7 +239,7 @@ class FarmActivities:
 
         await heartbeating(write)
 
-    @activity.defn(name="record_job")
+    @activity.defn(name=Activity.RECORD_JOB)
     async def record_job(self, update: JobUpdate) -> None:
         def write() -> None:
             with self.database.session() as session:
@@ -247,7 +247,7 @@ class FarmActivities:
 
         await heartbeating(write)
 
-    @activity.defn(name="record_worker")
+    @activity.defn(name=Activity.RECORD_WORKER)
     async def record_worker(self, announcement: WorkerAnnouncement) -> None:
         def write() -> None:
             with self.database.session() as session:
@@ -255,7 +255,7 @@ class FarmActivities:
 
         await heartbeating(write)
 
-    @activity.defn(name="create_scheduled_build")
+    @activity.defn(name=Activity.CREATE_SCHEDULED_BUILD)
     async def create_scheduled_build(self, scheduled: ScheduledBuild) -> BuildRequest:
         """A nightly schedule's build: a row like a submission's, then ``BuildPackage``."""
 
@@ -283,7 +283,7 @@ class FarmActivities:
 
         return await heartbeating(write)
 
-    @activity.defn(name="publish_build")
+    @activity.defn(name=Activity.PUBLISH_BUILD)
     async def publish_build(self, request: PublishInput) -> PublishResult:
         return await heartbeating(self._publish, request)
 
@@ -352,7 +352,7 @@ class StageActivities:
         self.environment = environment
         self.identity = identity
 
-    @activity.defn(name="build_job")
+    @activity.defn(name=Activity.BUILD_JOB)
     async def build_job(self, stage: StageInput) -> StageResult:
         """Build into ``<job>/attempt-N``: an attempt Temporal gave up on (a worker that went
         silent) can never write into the folder of the attempt that replaced it."""
@@ -361,11 +361,11 @@ class StageActivities:
         result.output = attempt.output
         return result
 
-    @activity.defn(name="verify_job")
+    @activity.defn(name=Activity.VERIFY_JOB)
     async def verify_job(self, stage: StageInput) -> StageResult:
         return await self._run("verify", stage)
 
-    @activity.defn(name="gpu_smoke_job")
+    @activity.defn(name=Activity.GPU_SMOKE_JOB)
     async def gpu_smoke_job(self, stage: StageInput) -> StageResult:
         result = await self._run("smoke", stage)
         if result.status == "no-gpu":
@@ -403,7 +403,7 @@ class StageActivities:
             child = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "wheelyard.farm.stage_process",
+                "wheelyard.farm.builds.stage_process",
                 str(spec),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,

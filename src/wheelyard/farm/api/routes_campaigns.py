@@ -7,18 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from wheelyard.farm import campaign_records, campaign_service
 from wheelyard.farm.api.auth import Authenticated, require_admin
-from wheelyard.farm.api.campaign_schemas import (
+from wheelyard.farm.api.context import ServiceContext, context_of
+from wheelyard.farm.api.schemas_campaigns import (
     CampaignOut,
     CampaignPlanOut,
     CampaignStart,
     Retry,
 )
-from wheelyard.farm.api.context import ServiceContext, context_of
-from wheelyard.farm.campaign import Trigger
-from wheelyard.farm.campaign_service import CampaignControl, CampaignRequest
-from wheelyard.farm.graph import build_graph
+from wheelyard.farm.campaigns import records as campaign_records
+from wheelyard.farm.campaigns import submit as campaign_service
+from wheelyard.farm.campaigns.graph import build_graph
+from wheelyard.farm.campaigns.plan import Trigger
+from wheelyard.farm.campaigns.submit import CampaignControl, CampaignRequest
 
 router = APIRouter(prefix="/api", tags=["campaigns"])
 

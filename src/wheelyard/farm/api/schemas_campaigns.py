@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wheelyard.farm import campaign_records
+from wheelyard.farm.campaigns import records as campaign_records
 from wheelyard.farm.db.models import Campaign, CampaignPackage
 
 _STRICT = ConfigDict(extra="forbid")

@@ -21,16 +21,16 @@ from pathlib import Path
 import uvicorn
 
 from wheelyard.errors import FarmError
-from wheelyard.farm.activities import FarmActivities, StageActivities
 from wheelyard.farm.api import ServiceContext, create_app
+from wheelyard.farm.builds.activities import FarmActivities, StageActivities
+from wheelyard.farm.builds.stages import WorkerEnvironment
 from wheelyard.farm.db.engine import Database, open_database
 from wheelyard.farm.messages import WorkerAnnouncement
 from wheelyard.farm.orchestrator import TemporalOrchestrator
+from wheelyard.farm.runtime.temporal_server import TemporalDevServer, port_open, start_dev_server
+from wheelyard.farm.runtime.worker import WorkerPlan, connect, serve
 from wheelyard.farm.settings import ADMIN_TOKEN_FILE, TEMPORAL_DB_FILE, FarmSettings
-from wheelyard.farm.stages import WorkerEnvironment
-from wheelyard.farm.temporal_server import TemporalDevServer, port_open, start_dev_server
 from wheelyard.farm.tokens import create_token, list_tokens
-from wheelyard.farm.worker import WorkerPlan, connect, serve
 
 
 @dataclass(frozen=True, kw_only=True)

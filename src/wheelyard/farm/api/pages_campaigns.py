@@ -7,11 +7,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from wheelyard.farm import campaign_records
-from wheelyard.farm.api.campaign_schemas import CampaignOut
 from wheelyard.farm.api.context import context_of
 from wheelyard.farm.api.dashboard import render
-from wheelyard.farm.graph import build_graph
+from wheelyard.farm.api.schemas_campaigns import CampaignOut
+from wheelyard.farm.campaigns import records as campaign_records
+from wheelyard.farm.campaigns.graph import build_graph
 from wheelyard.farm.vocab import CampaignState
 
 router = APIRouter(include_in_schema=False)

@@ -1,4 +1,5 @@
-"""Run one stage of a farm job in a child process: ``python -m wheelyard.farm.stage_process SPEC``.
+"""Run one stage of a farm job in a child process (``python -m wheelyard.farm.builds.stage_process
+SPEC``).
 
 The activity that starts it writes ``SPEC`` (a JSON file: the stage, its ``StageInput``, the
 worker's resolved environment, where to write the result and the progress lines), heartbeats
@@ -21,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from wheelyard.errors import WheelyardError
+from wheelyard.farm.builds.stages import STAGES, WorkerEnvironment
 from wheelyard.farm.messages import StageInput
-from wheelyard.farm.stages import STAGES, WorkerEnvironment
 from wheelyard.verify import Interpreter
 
 PR_SET_PDEATHSIG = 1

@@ -1,0 +1,1 @@
+"""Builds on the farm: submit, workflow, activities, stages, records."""

@@ -1,0 +1,1 @@
+"""Rebuild campaigns: plan, submit, workflow, activities, records, the dependency graph."""
