@@ -48,6 +48,7 @@ def planned(
         package=package,
         version=version,
         channel="nightly",
+        plan="builds/1/planned-build.json",
         jobs=[
             JobSpec(
                 job_id=f"linux-x86_64-{variant}",

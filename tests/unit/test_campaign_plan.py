@@ -16,7 +16,6 @@ from variant_wheelhouse import make_wheelhouse
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import AcceleratorKind, Platform, PythonMode
 from wheelyard.errors import FarmError, FarmRequestError
-from wheelyard.farm.builds.loading import BuildOptions, load_build
 from wheelyard.farm.builds.stages import abi_dependencies, link_farm_wheels
 from wheelyard.farm.campaigns.graph import ImageFacts, PackageFacts, build_graph, requirement_names
 from wheelyard.farm.campaigns.plan import DROP, KEEP, NO_BUILD, PARTIAL, Trigger, plan_campaign
@@ -24,6 +23,7 @@ from wheelyard.farm.campaigns.recipe_edit import recipe_variants, with_variants
 from wheelyard.farm.vocab import CampaignPackageState
 from wheelyard.index.publish import publish_wheelhouse
 from wheelyard.index.store import FileStore
+from wheelyard.pipeline import BuildOptions, load_project
 from wheelyard.record import (
     DEFAULT_ABI_DEPENDENCIES,
     BuildRecord,
@@ -411,7 +411,7 @@ def test_a_package_whose_recipe_dropped_a_variant_plans_without_it(tmp_path: Pat
     project = Path(__file__).parents[2] / "examples" / "cuda-kernels"
     recipe = tmp_path / "farm-recipe.toml"
     recipe.write_text(with_variants(None, ["cpu", "cu128", "cu130"], why="cu126 dropped"))
-    loaded = load_build(project, BuildOptions(), farm_recipe=recipe, host=Platform.LINUX_X86_64)
+    loaded = load_project(project, BuildOptions(), farm_recipe=recipe, host=Platform.LINUX_X86_64)
     assert [job.variant for job in loaded.units[0].plan.jobs] == ["cpu", "cu128", "cu130"]
 
 

@@ -19,7 +19,6 @@ from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import FarmRequestError, FarmWorkerError
 from wheelyard.farm.builds.activities import _built_key
-from wheelyard.farm.builds.loading import BuildOptions, load_build
 from wheelyard.farm.builds.source import (
     SourceSpec,
     check_git_url,
@@ -41,6 +40,7 @@ from wheelyard.farm.runtime.temporal_server import (
 )
 from wheelyard.farm.vocab import SourceKind
 from wheelyard.host.platform import host_platform
+from wheelyard.pipeline import BuildOptions, load_project
 
 REPO = Path(__file__).parents[2]
 HELLO_C = REPO / "examples" / "hello-c"
@@ -135,7 +135,7 @@ def test_build_options_round_trip_and_become_recipe_overrides() -> None:
 
 
 def test_one_farm_job_builds_its_id_for_every_package_of_a_repository() -> None:
-    loaded = load_build(
+    loaded = load_project(
         MULTI, BuildOptions(python=("cp312",)), farm_recipe=None, host=host_platform()
     )
     assert loaded.name == "multi-package"
@@ -150,9 +150,9 @@ def test_one_farm_job_builds_its_id_for_every_package_of_a_repository() -> None:
 def test_a_farm_recipe_layers_over_the_package_table(tmp_path: Path) -> None:
     recipe = tmp_path / "farm.toml"
     recipe.write_text('[tool.wheelyard]\npython = ["cp311", "cp312"]\n')
-    loaded = load_build(HELLO_C, BuildOptions(), farm_recipe=recipe, host=host_platform())
+    loaded = load_project(HELLO_C, BuildOptions(), farm_recipe=recipe, host=host_platform())
     assert loaded.units[0].plan.jobs[0].pythons == ("cp311", "cp312")
-    narrowed = load_build(
+    narrowed = load_project(
         HELLO_C, BuildOptions(python=("cp312",)), farm_recipe=recipe, host=host_platform()
     )
     assert narrowed.units[0].plan.jobs[0].pythons == ("cp312",)

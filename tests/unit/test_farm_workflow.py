@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio import activity
@@ -20,10 +21,11 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.worker import Worker
 
 from variant_wheelhouse import make_wheelhouse
+from wheelyard import pipeline
 from wheelyard.farm.builds import records
 from wheelyard.farm.builds.activities import FarmActivities
-from wheelyard.farm.builds.loading import BuildOptions
 from wheelyard.farm.builds.source import SourceSpec
+from wheelyard.farm.builds.stages import WorkerEnvironment, run_verify
 from wheelyard.farm.builds.submit import Submission, register, stage, start
 from wheelyard.farm.db import Database, open_database
 from wheelyard.farm.messages import BuildRequest, BuildSummary, StageInput, StageResult, WheelResult
@@ -32,6 +34,7 @@ from wheelyard.farm.runtime.temporal_server import TemporalDevServer, free_port,
 from wheelyard.farm.runtime.worker import WorkerPlan, connect, run_async, serve
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.vocab import FARM_QUEUE, SourceKind
+from wheelyard.pipeline import BuildOptions, LoadedBuild
 
 REPO = Path(__file__).parents[2]
 CUDA_KERNELS = REPO / "examples" / "cuda-kernels"
@@ -53,11 +56,12 @@ class Stand:
 
     data_dir: Path
     build: Callable[[StageInput], Awaitable[StageResult]] | None = None
+    verify: Callable[[StageInput], Awaitable[StageResult]] | None = None
     calls: list[tuple[str, str, int]] = field(default_factory=list)
 
-    def _wheelhouse(self, stage: StageInput) -> StageResult:
+    def _wheelhouse(self, stage: StageInput, *, pure: bool = False) -> StageResult:
         root = self.data_dir / stage.output
-        make_wheelhouse(root, variants=[stage.variant], pythons=["cp312"])
+        make_wheelhouse(root, variants=[stage.variant], pythons=["cp312"], pure=pure)
         record = json.loads((root / "build-record.json").read_text())
         wheels = [
             WheelResult(
@@ -84,6 +88,8 @@ class Stand:
     @activity.defn(name="verify_job")
     async def verify_job(self, stage: StageInput) -> StageResult:
         self.calls.append(("verify", stage.job_id, activity.info().attempt))
+        if self.verify is not None:
+            return await self.verify(stage)
         return StageResult(job_id=stage.job_id, status="succeeded", worker="stand")
 
     @activity.defn(name="gpu_smoke_job")
@@ -172,6 +178,53 @@ async def result(farm: Farm, request: BuildRequest) -> BuildSummary:
 
 def index_files(farm: Farm) -> list[str]:
     return sorted(p.name for p in (farm.settings.index_dir / "packages").rglob("*.whl"))
+
+
+def test_a_farm_build_loads_and_plans_its_recipe_once(
+    temporal: TemporalDevServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan activity loads and plans; the verify stage (the real one) and publishing work
+    from what it saved, even with the project's pyproject.toml broken after planning."""
+    counts = {"load_recipe": 0, "make_plan": 0}
+
+    def counted(name: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(pipeline, "load_recipe", counted("load_recipe", pipeline.load_recipe))
+    monkeypatch.setattr(pipeline, "make_plan", counted("make_plan", pipeline.make_plan))
+
+    async def scenario(farm: Farm) -> None:
+        async def build(stage: StageInput) -> StageResult:
+            planned = LoadedBuild.read(
+                farm.settings.data_dir / stage.plan, root=farm.settings.data_dir
+            )
+            planned.root.pyproject.write_text("[broken", encoding="utf-8")
+            return farm.stand._wheelhouse(stage, pure=True)  # passes the real gate's checks
+
+        async def verify(stage: StageInput) -> StageResult:
+            env = WorkerEnvironment(data_dir=farm.settings.data_dir)
+            return await asyncio.to_thread(run_verify, stage, env, lambda _event: None)
+
+        farm.stand.build, farm.stand.verify = build, verify
+        submission = Submission(
+            source=SourceSpec(kind=SourceKind.PATH, location=str(CUDA_KERNELS)),
+            options=BuildOptions(variants=("cpu",), python=("cp312",), date=DATE),
+        )
+        staged = await asyncio.to_thread(stage, farm.settings, submission)
+        counts.update(load_recipe=0, make_plan=0)  # the submission's own check is not the build
+        request = register(farm.settings, farm.database, submission, staged, None)
+        await start(farm.database, TemporalOrchestrator(farm.client), request)
+        summary = await result(farm, request)
+        assert summary.state == "published", summary
+        assert ("verify", "linux-x86_64-cpu", 1) in farm.stand.calls
+        assert index_files(farm)
+
+    run_farm(temporal, tmp_path, scenario, queues=("linux-x86_64-cpu",))
+    assert counts == {"load_recipe": 1, "make_plan": 1}
 
 
 def test_a_build_is_planned_built_verified_smoke_tested_and_published(

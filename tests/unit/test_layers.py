@@ -32,8 +32,11 @@ ALLOWED: dict[str, set[str]] = {
     "index": {"wheel", "record"} | DATA,
     "select": {"wheel", "host"},
     "ci": {"plan", "config", "catalog", "version", "record"},
-    "farm": DATA
+    "pipeline": DATA
     | {"plan", "builder", "record", "host", "wheel", "verify", "index", "select", "source"},
+    "farm": DATA
+    | {"plan", "builder", "record", "host", "wheel", "verify", "index", "select", "source"}
+    | {"pipeline"},
 }
 
 

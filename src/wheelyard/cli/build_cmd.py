@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -22,16 +22,17 @@ from wheelyard.builder.package import BuildCallbacks, PackageBuild, build_packag
 from wheelyard.builder.progress import Event, EventKind
 from wheelyard.builder.steps import StepEvent, StepState
 from wheelyard.catalog.model import Catalog
-from wheelyard.cli.common import Loaded, ProfileOpt, RecipeOpt, configured_index, load_packages
-from wheelyard.cli.env_cmd import nightly_date
+from wheelyard.cli.common import ProfileOpt, RecipeOpt, configured_index, recipe_settings
+from wheelyard.cli.env_cmd import nightly_date, parse_date
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.plan_cmd import echo_recipe
 from wheelyard.cli.verify_cmd import dependency_index
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel
-from wheelyard.errors import BuildFailedError, BuildRequestError, NothingToRunError
+from wheelyard.errors import BuildFailedError, NothingToRunError
 from wheelyard.host.platform import host_platform
-from wheelyard.plan import Job, make_plan
+from wheelyard.pipeline import BuildOptions, load_project
+from wheelyard.plan import Job
 from wheelyard.record import BuildRecord, JobRecord, JobStatus, PythonStatus
 from wheelyard.source import fetch_sdist, parse_requirement
 from wheelyard.source.sdist import is_sdist, unpack_sdist
@@ -136,44 +137,6 @@ def _report_failures(record: BuildRecord) -> None:
     for job in record.jobs:
         for note in job.composition_notes:
             err_console.print(f"[dim]{escape(job.id)} options: {escape(note)}[/]")
-
-
-def _package_builds(
-    units: list[Loaded],
-    variant: list[str] | None,
-    channel: Channel | None,
-    only_jobs: list[str] | None = None,
-    *,
-    dated: bool = False,
-) -> list[PackageBuild]:
-    """Each project's plan; ``only_jobs`` keeps the jobs with those ids (``plan`` shows them;
-    a CI matrix entry's ``id``), and is an error when one matches no job."""
-    host = host_platform()
-    builds = []
-    for unit in units:
-        plan = make_plan(
-            unit.recipe,
-            unit.catalog,
-            host=host,
-            only_variants=variant,
-            channel=channel,
-            dated=dated,
-        )
-        if only_jobs:
-            plan = replace(plan, jobs=tuple(j for j in plan.jobs if j.id in only_jobs))
-        builds.append(PackageBuild(loaded=unit.recipe, catalog=unit.catalog, plan=plan))
-    if only_jobs:
-        known = {job.id for build in builds for job in build.plan.jobs}
-        unknown = [job for job in only_jobs if job not in known]
-        if unknown:
-            planned = sorted(
-                {j.id for u in units for j in make_plan(u.recipe, u.catalog, host=host).jobs}
-            )
-            raise BuildRequestError(
-                f"--job {', '.join(unknown)}: no such job in the plan",
-                hint=f"planned jobs: {', '.join(planned)}",
-            )
-    return builds
 
 
 def _verify_gate(
@@ -290,8 +253,22 @@ def build_command(
             source = f"{requirement} ({path.name} from {url})"
         if is_sdist(path):
             path = unpack_sdist(path, Path(tmp) / "source")
-        root, loaded_units = load_packages(path, profile, recipe)
-        units = _package_builds(loaded_units, variant, channel, job_ids, dated=date is not None)
+        profile, recipe = recipe_settings(profile, recipe)
+        loaded = load_project(
+            path,
+            BuildOptions(
+                variants=tuple(variant or ()),
+                channel=channel,
+                profile=profile,
+                date=parse_date(date) if date is not None else None,
+            ),
+            farm_recipe=recipe,
+            host=host_platform(),
+            environ=os.environ,
+        )
+        if job_ids:
+            loaded = loaded.only_jobs(job_ids)
+        units = list(loaded.units)
         first = units[0]
         if not as_json:
             for unit in units:
@@ -319,7 +296,7 @@ def build_command(
 
         record = build_packages(
             units,
-            name=root.recipe.project_name,
+            name=loaded.name,
             engine=engine,
             images=images,
             settings=JobSettings(

@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
-from wheelyard.catalog import Catalog, load_catalog
-from wheelyard.config import LoadedRecipe, load_recipe
-from wheelyard.errors import WheelyardError
+from wheelyard import pipeline
+from wheelyard.catalog import Catalog
+from wheelyard.config import LoadedRecipe
+from wheelyard.pipeline import load_recipe_and_catalog
 from wheelyard.source import DEFAULT_INDEX
 
 PathArg = Annotated[
@@ -44,14 +45,22 @@ class Loaded:
     catalog: Catalog
 
 
+def recipe_settings(
+    profile: str | None, recipe_file: Path | None
+) -> tuple[str | None, Path | None]:
+    """The profile and farm recipe: the options, else ``WHEELYARD_PROFILE``/``WHEELYARD_RECIPE``."""
+    if recipe_file is None and os.environ.get("WHEELYARD_RECIPE"):
+        recipe_file = Path(os.environ["WHEELYARD_RECIPE"])
+    if profile is None and os.environ.get("WHEELYARD_PROFILE"):
+        profile = os.environ["WHEELYARD_PROFILE"]
+    return profile, recipe_file
+
+
 def load(path: Path, profile: str | None, recipe_file: Path | None) -> Loaded:
-    environ = dict(os.environ)
-    if recipe_file is None and environ.get("WHEELYARD_RECIPE"):
-        recipe_file = Path(environ["WHEELYARD_RECIPE"])
-    if profile is None and environ.get("WHEELYARD_PROFILE"):
-        profile = environ["WHEELYARD_PROFILE"]
-    loaded = load_recipe(path, profile=profile, farm_recipe=recipe_file, environ=environ)
-    catalog = load_catalog(loaded.recipe.catalog, extension_source=loaded.source_of)
+    profile, recipe_file = recipe_settings(profile, recipe_file)
+    loaded, catalog = load_recipe_and_catalog(
+        path, profile=profile, farm_recipe=recipe_file, environ=os.environ
+    )
     return Loaded(recipe=loaded, catalog=catalog)
 
 
@@ -59,17 +68,8 @@ def load_packages(
     path: Path, profile: str | None, recipe_file: Path | None
 ) -> tuple[Loaded, list[Loaded]]:
     """The recipe at ``path`` and the projects to build: itself, or each of its ``packages``."""
-    root = load(path, profile, recipe_file)
-    listed = root.recipe.recipe.packages
-    if not listed:
-        return root, [root]
-    units = []
-    for entry in listed:
-        directory = root.recipe.project_dir / entry
-        if not (directory / "pyproject.toml").is_file():
-            raise WheelyardError(
-                f"packages: {entry} has no pyproject.toml ({directory})",
-                hint=f"fix `packages` in {root.recipe.pyproject}",
-            )
-        units.append(load(directory, profile, recipe_file))
-    return root, units
+    profile, recipe_file = recipe_settings(profile, recipe_file)
+    root, units = pipeline.load_packages(
+        path, profile=profile, farm_recipe=recipe_file, environ=os.environ
+    )
+    return Loaded(*root), [Loaded(*unit) for unit in units]

@@ -71,6 +71,9 @@ class PlanResult:
     version: str
     channel: str
     jobs: list[JobSpec]
+    plan: str
+    """Where the loaded and planned build is saved (relative to the data directory): every
+    later stage reads it instead of loading the recipe again."""
     build_tag: str | None = None
     """Set for a rebuild of a version already published (``BuildOptions.rebuild``)."""
 
@@ -82,12 +85,11 @@ class StageInput:
     build_id: int
     job_id: str
     variant: str
-    project_dir: str
-    farm_recipe: str | None
+    plan: str
+    """The build as the plan activity loaded and planned it (``LoadedBuild.save``)."""
     output: str
     """The job's folder (build: its attempts go below it) or, for the stages after the build,
     the wheelhouse the build made: ``<output>/<variant>/*.whl`` and the build record."""
-    options: dict[str, Any]
     date: str
     timeout_seconds: float = 3600.0
     build_tag: str | None = None
@@ -147,8 +149,8 @@ class BuildUpdate:
 @dataclass(kw_only=True)
 class PublishInput:
     build_id: int
-    project_dir: str
-    farm_recipe: str | None
+    plan: str
+    """The planned build (``LoadedBuild.save``)."""
     options: dict[str, Any]
     outputs: list[str]
     """The wheelhouses of the jobs whose wheels passed, in plan order."""

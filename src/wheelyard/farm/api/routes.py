@@ -19,7 +19,6 @@ from wheelyard.farm.api import schemas
 from wheelyard.farm.api.auth import Authenticated, require_admin, require_package
 from wheelyard.farm.api.context import ServiceContext, context_of
 from wheelyard.farm.builds import records
-from wheelyard.farm.builds.loading import BuildOptions
 from wheelyard.farm.builds.source import SourceSpec, check_source, store_upload
 from wheelyard.farm.builds.submit import (
     Submission,
@@ -33,6 +32,7 @@ from wheelyard.farm.builds.submit import (
 from wheelyard.farm.messages import ScheduledBuild
 from wheelyard.farm.tokens import create_token, list_tokens, revoke_token
 from wheelyard.farm.vocab import BuildState, JobState, SourceKind
+from wheelyard.pipeline import BuildOptions
 
 router = APIRouter(prefix="/api", tags=["api"])
 WORKER_STALE = dt.timedelta(minutes=3)

@@ -30,7 +30,6 @@ from temporalio.exceptions import ApplicationError
 
 from wheelyard.errors import WheelyardError
 from wheelyard.farm.builds import records
-from wheelyard.farm.builds.loading import BuildOptions, load_build
 from wheelyard.farm.builds.source import SourceSpec, fetch_source
 from wheelyard.farm.builds.stage_process import write_spec
 from wheelyard.farm.builds.stages import WorkerEnvironment
@@ -56,6 +55,7 @@ from wheelyard.host.platform import host_platform
 from wheelyard.index.publish import PublishOptions, publish_wheelhouse
 from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
+from wheelyard.pipeline import BuildOptions, LoadedBuild, load_project
 from wheelyard.plan.cost import CostParameters, estimate
 from wheelyard.record import BuildRecord
 from wheelyard.source import own_version
@@ -67,6 +67,8 @@ FARM_HEARTBEAT_EVERY = 2.0
 """How often the farm's own activities heartbeat while their work runs in a thread."""
 CANCEL_GRACE = 60.0
 T = TypeVar("T")
+PLANNED_BUILD = "planned-build.json"
+"""The loaded and planned build the plan activity saves in the build's folder for the stages."""
 BAD_INPUT = "BadInput"
 """ApplicationError type of failures that would fail the same way on any worker."""
 NO_GPU = "NoGpu"
@@ -162,7 +164,7 @@ class FarmActivities:
     def _plan(self, request: BuildRequest, fetched: FetchResult) -> PlanResult:
         options = BuildOptions.from_json(request.options)
         try:
-            loaded = load_build(
+            loaded = load_project(
                 self.settings.path(fetched.project_dir),
                 options,
                 farm_recipe=self.settings.path(fetched.farm_recipe)
@@ -172,6 +174,8 @@ class FarmActivities:
             )
         except WheelyardError as exc:
             raise bad_input(exc) from exc
+        plan_file = f"{FarmSettings.build_dir(request.build_id)}/{PLANNED_BUILD}"
+        loaded.save(self.settings.path(plan_file), root=self.settings.data_dir)
         first = loaded.units[0]
         date = dt.date.fromisoformat(fetched.date)
         try:
@@ -223,6 +227,7 @@ class FarmActivities:
             version=version,
             channel=str(channel),
             jobs=jobs,
+            plan=plan_file,
             build_tag=build_tag,
         )
         plan_json = {"packages": [unit.plan.to_json() for unit in loaded.units]}
@@ -290,14 +295,7 @@ class FarmActivities:
     def _publish(self, request: PublishInput) -> PublishResult:
         options = BuildOptions.from_json(request.options)
         try:
-            loaded = load_build(
-                self.settings.path(request.project_dir),
-                options,
-                farm_recipe=self.settings.path(request.farm_recipe)
-                if request.farm_recipe
-                else None,
-                host=host_platform(),
-            )
+            loaded = LoadedBuild.read(self.settings.path(request.plan), root=self.settings.data_dir)
         except WheelyardError as exc:
             raise bad_input(exc) from exc
         catalog = loaded.units[0].catalog

@@ -33,11 +33,11 @@ from wheelyard.builder.package import BuildCallbacks, build_packages
 from wheelyard.builder.progress import Event
 from wheelyard.catalog.model import Catalog
 from wheelyard.errors import StoreError
-from wheelyard.farm.builds.loading import BuildOptions, LoadedBuild, load_build
 from wheelyard.farm.messages import StageInput, StageResult, WheelResult
 from wheelyard.host.platform import host_platform
 from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
+from wheelyard.pipeline import LoadedBuild
 from wheelyard.plan import Job
 from wheelyard.record import (
     DEFAULT_ABI_DEPENDENCIES,
@@ -82,13 +82,8 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def _load(stage: StageInput, env: WorkerEnvironment) -> LoadedBuild:
-    recipe = env.data_dir / stage.farm_recipe if stage.farm_recipe else None
-    return load_build(
-        env.data_dir / stage.project_dir,
-        BuildOptions.from_json(stage.options),
-        farm_recipe=recipe,
-        host=host_platform(),
-    )
+    """The build as the plan activity loaded and planned it: never loaded again here."""
+    return LoadedBuild.read(env.data_dir / stage.plan, root=env.data_dir)
 
 
 def _wheel_result(job: JobRecord, wheel: WheelInfo, output: Path, root: Path) -> WheelResult:

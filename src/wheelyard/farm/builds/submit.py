@@ -20,7 +20,6 @@ from typing import Protocol
 
 from wheelyard.errors import FarmRequestError, WheelyardError
 from wheelyard.farm.builds import records
-from wheelyard.farm.builds.loading import BuildOptions, load_build
 from wheelyard.farm.builds.source import SourceSpec, check_source, fetch_source, probe_git
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.messages import BuildRequest, BuildUpdate, ScheduledBuild
@@ -28,6 +27,7 @@ from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.tokens import Principal
 from wheelyard.farm.vocab import BuildState, SourceKind
 from wheelyard.host.platform import host_platform
+from wheelyard.pipeline import BuildOptions, load_project
 
 
 class Orchestrator(Protocol):
@@ -109,7 +109,7 @@ def stage(
         if farm_recipe:
             recipe_path = staging / "farm-recipe.toml"
             recipe_path.write_text(farm_recipe, encoding="utf-8")
-        loaded = load_build(
+        loaded = load_project(
             fetched.project_dir, submission.options, farm_recipe=recipe_path, host=host_platform()
         )
         jobs = len(loaded.job_ids())

@@ -155,7 +155,9 @@ class BuildPackage:
         self._jobs = {job.job_id: str(JobState.PENDING) for job in plan.jobs}
         self._build_tag = plan.build_tag
         await self._record(request, BuildState.BUILDING, version=plan.version)
-        outcomes = await asyncio.gather(*(self._job(request, fetched, job) for job in plan.jobs))
+        outcomes = await asyncio.gather(
+            *(self._job(request, fetched, plan, job) for job in plan.jobs)
+        )
         failed = [
             (job, message) for job, message in zip(plan.jobs, outcomes, strict=True) if message
         ]
@@ -172,8 +174,7 @@ class BuildPackage:
                 Activity.PUBLISH_BUILD,
                 PublishInput(
                     build_id=request.build_id,
-                    project_dir=fetched.project_dir,
-                    farm_recipe=fetched.farm_recipe,
+                    plan=plan.plan,
                     options=request.options,
                     outputs=[self._outputs[job.job_id] for job in plan.jobs],
                 ),
@@ -207,10 +208,12 @@ class BuildPackage:
     def _output(request: BuildRequest, job: JobSpec) -> str:
         return f"builds/{request.build_id}/jobs/{job.job_id}"
 
-    async def _job(self, request: BuildRequest, fetched: FetchResult, job: JobSpec) -> str | None:
+    async def _job(
+        self, request: BuildRequest, fetched: FetchResult, plan: PlanResult, job: JobSpec
+    ) -> str | None:
         """Build, verify and (for GPU variants) smoke-test one job; its failure, or None."""
         try:
-            return await self._stages(request, fetched, job)
+            return await self._stages(request, fetched, plan, job)
         except asyncio.CancelledError:
             await self._record_job(
                 JobUpdate(
@@ -223,16 +226,14 @@ class BuildPackage:
             raise
 
     async def _stages(
-        self, request: BuildRequest, fetched: FetchResult, job: JobSpec
+        self, request: BuildRequest, fetched: FetchResult, plan: PlanResult, job: JobSpec
     ) -> str | None:
         stage = StageInput(
             build_id=request.build_id,
             job_id=job.job_id,
             variant=job.variant,
-            project_dir=fetched.project_dir,
-            farm_recipe=fetched.farm_recipe,
+            plan=plan.plan,
             output=self._output(request, job),
-            options=request.options,
             date=fetched.date,
             timeout_seconds=request.job_timeout_seconds,
             build_tag=self._build_tag,

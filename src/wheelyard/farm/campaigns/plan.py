@@ -33,9 +33,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wheelyard.errors import FarmRequestError
-from wheelyard.farm.builds.loading import BuildOptions
 from wheelyard.farm.campaigns.graph import DependencyGraph, PackageFacts, build_graph
 from wheelyard.farm.vocab import CampaignPackageState
+from wheelyard.pipeline import BuildOptions
 
 PYTHON_ID = re.compile(r"^(cp|pp)3\d{1,2}t?$")
 VARIANT_NAME = re.compile(r"^[0-9a-z_.]+$")
