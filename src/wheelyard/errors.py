@@ -220,8 +220,8 @@ class UploadError(WheelyardError):
 
 
 class VerifyError(WheelyardError):
-    """Wheels cannot be verified as asked: no wheel found, an unusable interpreter, an invalid
-    GPU detection override file, an unknown variant."""
+    """Wheels cannot be verified as asked: no wheel found, an unusable interpreter, an unknown
+    variant."""
 
     exit_code = EXIT_BAD_INPUT
 

@@ -38,7 +38,7 @@ from uv import find_uv_bin
 from farm_process import interrupt
 from wheelyard.farm.client import FarmClient
 from wheelyard.farm.runtime.temporal_server import free_port
-from wheelyard.verify.gpu_detect import detect_gpus
+from wheelyard.host.gpu import detect_gpus
 
 pytestmark = pytest.mark.integration
 

@@ -21,9 +21,7 @@ from variant_wheelhouse import (
 )
 from wheelyard.catalog import load_catalog
 from wheelyard.errors import DetectError, IndexFormatError, SelectError
-from wheelyard.index.publish import PublishOptions, publish_wheelhouse
-from wheelyard.index.store import FileStore
-from wheelyard.select.detect import (
+from wheelyard.host.detect import (
     Found,
     Roots,
     cuda_version_from_int,
@@ -31,6 +29,9 @@ from wheelyard.select.detect import (
     gfx_name,
     x86_64_level,
 )
+from wheelyard.host.facts import NvidiaGpu, PlatformFacts, facts_from_json
+from wheelyard.index.publish import PublishOptions, publish_wheelhouse
+from wheelyard.index.store import FileStore
 from wheelyard.select.index_client import (
     IndexFile,
     fetch_project,
@@ -39,7 +40,6 @@ from wheelyard.select.index_client import (
 )
 from wheelyard.select.install import Candidate, choose, target_for
 from wheelyard.select.order import order_variants
-from wheelyard.select.platform import NvidiaGpu, PlatformFacts, facts_from_json
 from wheelyard.select.provider import Provider
 from wheelyard.wheel.variant import (
     Variant,
@@ -180,7 +180,7 @@ def test_detection_from_sysfs_cpuinfo_and_fallbacks(tmp_path: Path) -> None:
                 source="nvidia-smi",
             )
 
-    from wheelyard.select.detect import DETECTORS
+    from wheelyard.host.detect import DETECTORS
 
     result = detect(
         roots=Roots(proc=tmp_path / "proc", sys=tmp_path / "sys", rocm=tmp_path / "rocm"),

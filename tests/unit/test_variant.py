@@ -304,8 +304,8 @@ def test_variantlib_cross_check() -> None:
     from variantlib.resolver.sorting import sort_variants_descriptions
     from variantlib.variants_json import VariantsJson
 
+    from wheelyard.host.facts import NvidiaGpu, PlatformFacts
     from wheelyard.select.order import order_variants
-    from wheelyard.select.platform import NvidiaGpu, PlatformFacts
     from wheelyard.select.provider import Provider
 
     ours = release("cpu", "cu126", "cu128", "cu130")

@@ -1,4 +1,5 @@
-"""The GPU smoke stage without a GPU: detection is injected (override file, fake NVML)."""
+"""The GPU smoke stage without a GPU: detection is injected (override file, fake NVML, fake
+nvidia-smi), and the GPU view agrees with ``wheelyard detect``'s facts."""
 
 from __future__ import annotations
 
@@ -13,14 +14,9 @@ import pytest
 from test_verify_support import make_wheel
 
 from wheelyard.catalog import load_catalog
+from wheelyard.host.detect import NvidiaSmiDetector, NvmlDetector, Roots, detect
+from wheelyard.host.gpu import Gpu, GpuInventory, detect_gpus, gpu_inventory
 from wheelyard.verify.gpu import check_gpu, gpu_requirement_findings
-from wheelyard.verify.gpu_detect import (
-    Gpu,
-    GpuInventory,
-    NvidiaSmiDetector,
-    NvmlDetector,
-    detect_gpus,
-)
 from wheelyard.verify.report import Outcome
 
 H100 = Gpu(index=0, name="NVIDIA H100 80GB HBM3", compute_capability="9.0")
@@ -100,24 +96,80 @@ def test_nvml_path_reads_driver_cuda_and_each_gpu(monkeypatch: pytest.MonkeyPatc
     fake.nvmlDeviceGetName = record("name", b"NVIDIA H100 80GB HBM3")  # type: ignore[attr-defined]
     fake.nvmlDeviceGetCudaComputeCapability = record("cc", (9, 0))  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "pynvml", fake)
-    found = NvmlDetector().detect()
-    assert found is not None
+    found = detect_gpus(detectors=[NvmlDetector()])
     assert (found.source, found.driver, found.cuda) == ("nvml", "580.82.07", "13.0")
     assert [g.name for g in found.gpus] == ["NVIDIA H100 80GB HBM3"] * 2
     assert calls[0] == "init" and calls[-1] == "shutdown"
 
 
-def test_nvidia_smi_fallback(tmp_path: Path) -> None:
-    smi = tmp_path / "nvidia-smi"
+def fake_smi(folder: Path, *rows: str) -> Path:
+    """An ``nvidia-smi`` that prints its banner without arguments, else ``rows``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    smi = folder / "nvidia-smi"
     smi.write_text(
         "#!/bin/sh\n"
         'if [ "$1" = "" ]; then echo "| NVIDIA-SMI 580.82.07  Driver Version: 580.82.07  CUDA Version: 13.0 |"; exit 0; fi\n'
-        'echo "0, NVIDIA H100 80GB HBM3, 580.82.07, 9.0"\n'
+        + "".join(f'echo "{row}"\n' for row in rows)
     )
     smi.chmod(0o755)
-    found = NvidiaSmiDetector(executable=str(smi)).detect()
-    assert found is not None
+    return smi
+
+
+def test_nvidia_smi_fallback(tmp_path: Path) -> None:
+    smi = fake_smi(tmp_path, "0, NVIDIA H100 80GB HBM3, 580.82.07, 9.0")
+    found = detect_gpus(detectors=[NvidiaSmiDetector(executable=str(smi))])
     assert (found.driver, found.cuda, found.gpus) == ("580.82.07", "13.0", (H100,))
+
+
+def test_detect_and_the_gpu_view_come_from_the_same_detection(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One fake nvidia-smi (NVML not installed): ``wheelyard detect`` and the GPU inventory of
+    verify and the farm report the same driver, CUDA version and GPUs; so do both for one
+    override file, and both give the same notes when nothing answers."""
+    fake_smi(
+        tmp_path / "bin",
+        "0, NVIDIA H100 80GB HBM3, 580.82.07, 9.0",
+        "1, NVIDIA A100-SXM4-80GB, 580.82.07, 8.0",
+    )
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml raises ImportError
+    facts = detect(roots=Roots(proc=tmp_path, sys=tmp_path, rocm=tmp_path))
+    found = detect_gpus()
+    assert found == gpu_inventory(facts)
+    assert (facts.sources["nvidia"], found.source) == ("nvidia-smi", "nvidia-smi")
+    assert (facts.nvidia_driver, facts.cuda_driver_version) == ("580.82.07", "13.0")
+    assert (found.driver, found.cuda) == ("580.82.07", "13.0")
+    machine = [("NVIDIA H100 80GB HBM3", "9.0"), ("NVIDIA A100-SXM4-80GB", "8.0")]
+    assert [(g.name, g.compute_capability) for g in facts.nvidia_gpus] == machine
+    assert [(g.index, g.name, g.compute_capability) for g in found.gpus] == [
+        (0, *machine[0]),
+        (1, *machine[1]),
+    ]
+    printed = cli("detect", "--json")
+    assert printed.exit_code == 0, printed.stderr
+    nvidia = json.loads(printed.stdout)["nvidia"]
+    assert (nvidia["driver_version"], nvidia["cuda_driver_version"]) == (found.driver, found.cuda)
+    assert [(g["name"], g["compute_capability"]) for g in nvidia["gpus"]] == machine
+
+    path = override(
+        tmp_path,
+        {
+            "nvidia": {
+                "driver_version": "580.82.07",
+                "cuda_driver_version": "13.0",
+                "gpus": [{"name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0"}],
+            }
+        },
+    )
+    from_file = detect_gpus(override=path)
+    assert from_file == gpu_inventory(detect(override=path))
+    assert (from_file.source, from_file.gpus) == (f"override {path}", (H100,))
+
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    bare = detect(detectors={"nvidia": (NvmlDetector(), NvidiaSmiDetector())})
+    assert "nvidia" not in bare.sources
+    assert detect_gpus().reason == "no NVIDIA driver found (" + "; ".join(bare.notes) + ")"
 
 
 def test_gpu_requirements_come_from_the_catalog() -> None:

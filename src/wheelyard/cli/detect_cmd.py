@@ -10,10 +10,8 @@ import typer
 from rich.markup import escape
 
 from wheelyard.cli.output import console, print_json
-from wheelyard.select.detect import detect
-from wheelyard.select.platform import PlatformFacts
-
-DETECT_FILE_ENV = "WHEELYARD_DETECT_FILE"
+from wheelyard.host.detect import detect
+from wheelyard.host.facts import DETECT_FILE_ENV, PlatformFacts
 
 PlatformFileOpt = Annotated[
     Path | None,

@@ -32,13 +32,13 @@ from wheelyard.cli.verify_cmd import (
     write_json,
 )
 from wheelyard.errors import VerifyError, VerifyFailedError
+from wheelyard.host.facts import DETECT_FILE_ENV
+from wheelyard.host.gpu import GpuInventory, detect_gpus
 from wheelyard.verify.gate import verify_wheels
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
-from wheelyard.verify.gpu_detect import GpuInventory, detect_gpus
 from wheelyard.verify.report import Check, Outcome, VerifyReport
 
 EXIT_NO_GPU = 3
-DETECT_FILE_ENV = "WHEELYARD_DETECT_FILE"
 
 
 def _environment(pairs: list[str] | None) -> dict[str, str]:

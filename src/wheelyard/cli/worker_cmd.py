@@ -58,8 +58,9 @@ def worker_environment(
     """The worker's view of this machine, read from its environment once."""
     from wheelyard.cli.verify_cmd import interpreters_from
     from wheelyard.farm.builds.stages import WorkerEnvironment
+    from wheelyard.host.facts import DETECT_FILE_ENV
 
-    override = os.environ.get("WHEELYARD_DETECT_FILE")
+    override = os.environ.get(DETECT_FILE_ENV)
     return WorkerEnvironment(
         data_dir=data_dir.resolve(),
         engine=engine,
@@ -72,7 +73,7 @@ def worker_environment(
 
 def machine_capabilities(environment: WorkerEnvironment) -> Capabilities:
     from wheelyard.farm.runtime.capabilities import detect_capabilities
-    from wheelyard.verify.gpu_detect import detect_gpus
+    from wheelyard.host.gpu import detect_gpus
 
     return detect_capabilities(
         engine=environment.engine,

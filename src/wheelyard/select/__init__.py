@@ -1,1 +1,2 @@
-"""Platform detection (GPU driver and arch, ROCm, x86-64 level) and PEP 825 variant selection."""
+"""PEP 825 variant selection for this machine's facts: ordering variants, reading an index, choosing
+a wheel (detection itself is in ``wheelyard.host``)."""

@@ -27,9 +27,9 @@ from packaging.version import Version
 
 from wheelyard import proc
 from wheelyard.errors import IndexFormatError, SelectError, VariantError, WheelError
+from wheelyard.host.facts import PlatformFacts
 from wheelyard.select.index_client import IndexFile, fetch, fetch_project, index_base
 from wheelyard.select.order import Verdict, order_variants
-from wheelyard.select.platform import PlatformFacts
 from wheelyard.select.provider import Provider
 from wheelyard.wheel.variant import VariantWheelName, parse_variant_filename
 from wheelyard.wheel.variants_json import (

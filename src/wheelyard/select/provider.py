@@ -18,7 +18,7 @@ import re
 
 from packaging.version import InvalidVersion, Version
 
-from wheelyard.select.platform import PlatformFacts
+from wheelyard.host.facts import PlatformFacts
 
 Rank = tuple[int, ...]
 

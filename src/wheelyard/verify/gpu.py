@@ -21,8 +21,8 @@ from packaging.specifiers import SpecifierSet
 from wheelyard.catalog import Catalog
 from wheelyard.config.accelerator import VariantEntry
 from wheelyard.config.vocab import AcceleratorKind
+from wheelyard.host.gpu import GpuInventory
 from wheelyard.verify.gate import find_wheels, structure_result
-from wheelyard.verify.gpu_detect import GpuInventory
 from wheelyard.verify.install import install
 from wheelyard.verify.interpreters import host_platforms, select_targets
 from wheelyard.verify.options import VerifyOptions

@@ -34,6 +34,7 @@ from wheelyard.builder.progress import Event
 from wheelyard.catalog.model import Catalog
 from wheelyard.errors import StoreError
 from wheelyard.farm.messages import StageInput, StageResult, WheelResult
+from wheelyard.host.gpu import detect_gpus
 from wheelyard.host.platform import host_platform
 from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
@@ -48,7 +49,6 @@ from wheelyard.record import (
 )
 from wheelyard.verify import Interpreter, VerifyOptions, gate_build, with_recipe
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
-from wheelyard.verify.gpu_detect import detect_gpus
 from wheelyard.verify.report import Check, WheelReport
 from wheelyard.wheel.convert import WheelKind
 from wheelyard.wheel.linkage import linkage_of

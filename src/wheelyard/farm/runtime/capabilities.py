@@ -20,8 +20,8 @@ from wheelyard.builder.image.ensure import list_builder_images
 from wheelyard.catalog.model import Catalog
 from wheelyard.config.vocab import Platform
 from wheelyard.errors import EngineError, FarmWorkerError, WheelyardError
+from wheelyard.host.gpu import GpuInventory
 from wheelyard.host.platform import host_platform
-from wheelyard.verify.gpu_detect import GpuInventory
 from wheelyard.verify.interpreters import Interpreter
 
 CONTAINER_PLATFORMS = frozenset({Platform.LINUX_X86_64, Platform.LINUX_AARCH64})

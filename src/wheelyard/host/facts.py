@@ -1,6 +1,8 @@
-"""What a machine offers to variant selection, and the override file that fixes it for tests.
+"""What this machine has (GPUs and their driver, ROCm, CPU level), and the override file that
+describes a machine instead of detecting it.
 
-Override file (JSON; ``wheelyard detect --platform-file F`` or ``WHEELYARD_DETECT_FILE``)::
+Override file (JSON; ``wheelyard detect --platform-file F`` or ``WHEELYARD_DETECT_FILE``, which
+``wheelyard smoke --gpu`` and the farm worker read too)::
 
     {
       "nvidia": {"cuda_driver_version": "12.9", "driver_version": "575.57.08",
@@ -24,6 +26,11 @@ from typing import Any
 
 from wheelyard.errors import DetectError
 
+DETECT_FILE_ENV = "WHEELYARD_DETECT_FILE"
+"""The environment variable naming an override file."""
+OVERRIDE = "override:"
+"""Prefix of :attr:`PlatformFacts.sources` for parts read from an override file."""
+
 VERSION_XY = re.compile(r"^\d+\.\d+$")
 COMPUTE_CAPABILITY = re.compile(r"^\d+\.\d+$")
 GFX = re.compile(r"^gfx[0-9a-f]+$")
@@ -31,6 +38,8 @@ GFX = re.compile(r"^gfx[0-9a-f]+$")
 
 @dataclass(frozen=True, kw_only=True)
 class NvidiaGpu:
+    """One NVIDIA GPU; its index is its position in :attr:`PlatformFacts.nvidia_gpus`."""
+
     name: str
     compute_capability: str
     """``major.minor``, e.g. ``9.0`` for an H100 (sm_90)."""
@@ -43,6 +52,8 @@ class NvidiaGpu:
 
 @dataclass(frozen=True, kw_only=True)
 class PlatformFacts:
+    """The machine's facts, detected or read from an override file."""
+
     cuda_driver_version: str | None = None
     """Newest CUDA version the NVIDIA driver supports (``12.9``); None: no NVIDIA driver."""
     nvidia_driver: str | None = None
@@ -94,24 +105,28 @@ class PlatformFacts:
         return lines
 
 
-def _section(data: Mapping[str, Any], name: str, source: str) -> Mapping[str, Any]:
+def _section(data: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
     value = data.get(name)
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise DetectError(f"{source}: '{name}' must be an object or null")
+        raise DetectError(f"{where}: '{name}' must be an object or null")
     return value
 
 
-def facts_from_json(data: Any, *, source: str) -> PlatformFacts:
-    """Validate an override document; every problem is reported at once."""
+def facts_from_json(data: Any, *, source: str, what: str = "platform override") -> PlatformFacts:
+    """Validate an override document; every problem is reported at once.
+
+    ``source`` names the document (its path), ``what`` says what it is read as in messages.
+    """
+    where = f"{what} {source}"
     if not isinstance(data, Mapping):
-        raise DetectError(f"{source}: expected a JSON object")
+        raise DetectError(f"{where}: expected a JSON object")
     problems: list[str] = []
     unknown = sorted(set(data) - {"nvidia", "amd", "intel", "x86_64", "sources", "notes"})
     if unknown:
         problems.append(f"unknown section(s) {', '.join(unknown)} (use nvidia, amd, intel, x86_64)")
-    nvidia = _section(data, "nvidia", source)
+    nvidia = _section(data, "nvidia", where)
     cuda = nvidia.get("cuda_driver_version")
     if cuda is not None and not VERSION_XY.match(str(cuda)):
         problems.append(f"nvidia.cuda_driver_version {cuda!r} must look like 12.9")
@@ -123,23 +138,23 @@ def facts_from_json(data: Any, *, source: str) -> PlatformFacts:
             continue
         assert isinstance(gpu, Mapping)
         gpus.append(NvidiaGpu(name=str(gpu.get("name", "GPU")), compute_capability=cc))
-    amd = _section(data, "amd", source)
+    amd = _section(data, "amd", where)
     rocm = amd.get("rocm_version")
     if rocm is not None and not VERSION_XY.match(str(rocm)):
         problems.append(f"amd.rocm_version {rocm!r} must look like 7.0")
     gfx = [str(g) for g in amd.get("gfx_arch") or []]
     problems += [f"amd.gfx_arch {g!r} must look like gfx942" for g in gfx if not GFX.match(g)]
-    intel = _section(data, "intel", source)
+    intel = _section(data, "intel", where)
     ips = tuple(str(ip) for ip in intel.get("device_ip") or [])
-    level = _section(data, "x86_64", source).get("level")
+    level = _section(data, "x86_64", where).get("level")
     if level is not None and (isinstance(level, bool) or level not in (1, 2, 3, 4)):
         problems.append(f"x86_64.level {level!r} must be 1, 2, 3 or 4")
     if problems:
         raise DetectError(
-            f"{source}: invalid platform override:\n  - " + "\n  - ".join(problems),
+            f"{where} is invalid:\n  - " + "\n  - ".join(problems),
             hint="see `wheelyard detect --json` for the format",
         )
-    tag = f"override:{source}"
+    tag = f"{OVERRIDE}{source}"
     return PlatformFacts(
         cuda_driver_version=str(cuda) if cuda is not None else None,
         nvidia_driver=str(nvidia["driver_version"]) if nvidia.get("driver_version") else None,
@@ -152,16 +167,21 @@ def facts_from_json(data: Any, *, source: str) -> PlatformFacts:
     )
 
 
-def load_override(path: Path) -> PlatformFacts:
+def load_override(path: Path, *, what: str = "platform override") -> PlatformFacts:
+    """The facts an override file describes; :class:`DetectError` when it is unreadable or
+    invalid (``what`` names the file's use in the message)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DetectError(
-            f"cannot read platform override {path}: {exc.strerror or exc}",
-            hint="point WHEELYARD_DETECT_FILE / --platform-file at a JSON file",
+            f"cannot read {what} {path}: {exc.strerror or exc}",
+            hint=f"point {DETECT_FILE_ENV} / --platform-file at a JSON file",
         ) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DetectError(f"{path}: not valid JSON ({exc})") from exc
-    return facts_from_json(data, source=str(path))
+        raise DetectError(
+            f"{what} {path}: not valid JSON ({exc})",
+            hint="see `wheelyard detect --json` for the format",
+        ) from exc
+    return facts_from_json(data, source=str(path), what=what)

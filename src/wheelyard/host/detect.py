@@ -1,4 +1,4 @@
-"""Detect the machine's variant-relevant facts.
+"""Detect what this machine has; the only module that asks NVML or runs ``nvidia-smi``.
 
 - NVIDIA: NVML through the ``nvidia-ml-py`` bindings (driver's CUDA version, each GPU's compute
   capability), falling back to ``nvidia-smi`` when NVML cannot be loaded;
@@ -6,6 +6,7 @@
 - x86-64 microarchitecture level (v1-v4) from ``/proc/cpuinfo`` flags.
 
 Each detector sits behind one Protocol; an override file replaces them all (reproducible CI).
+:func:`detect` assembles :class:`PlatformFacts`; :mod:`wheelyard.host.gpu` is the GPU view of them.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ import contextlib
 import platform
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from wheelyard import proc
 from wheelyard.errors import ProcessError
-from wheelyard.select.platform import NvidiaGpu, PlatformFacts, load_override
+from wheelyard.host.facts import COMPUTE_CAPABILITY, NvidiaGpu, PlatformFacts, load_override
 
-SMI_TIMEOUT = 30.0
+DETECT_TIMEOUT = 60.0
+"""Seconds an external detection command (``nvidia-smi``) may take."""
 
 # x86-64 psABI levels, as /proc/cpuinfo spells the flags (lzcnt is "abm").
 X86_LEVELS: tuple[frozenset[str], ...] = (
@@ -53,7 +55,9 @@ class Roots:
 
 
 class Detector(Protocol):
-    part: str
+    @property
+    def part(self) -> str:
+        """The part of the facts it finds: ``nvidia``, ``amd`` or ``x86_64``."""
 
     def detect(self, roots: Roots) -> Found: ...
 
@@ -73,15 +77,18 @@ class NvmlDetector:
     def detect(self, roots: Roots) -> Found:  # noqa: ARG002 - NVML needs no paths
         try:
             import pynvml  # type: ignore[import-untyped]
-        except ImportError:
-            return Found(notes=("nvidia-ml-py is not installed",))
+        except ImportError as exc:
+            return Found(notes=(f"nvidia-ml-py is not installed ({exc})",))
         try:
             pynvml.nvmlInit()
         except pynvml.NVMLError as exc:
-            return Found(notes=(f"NVML unavailable: {exc}",))
+            return Found(notes=(f"NVML: {exc}",))
         try:
-            cuda = cuda_version_from_int(int(pynvml.nvmlSystemGetCudaDriverVersion_v2()))
             driver = _text(pynvml.nvmlSystemGetDriverVersion())
+            try:
+                cuda = cuda_version_from_int(int(pynvml.nvmlSystemGetCudaDriverVersion_v2()))
+            except pynvml.NVMLError:
+                cuda = None
             gpus = []
             for index in range(int(pynvml.nvmlDeviceGetCount())):
                 handle = pynvml.nvmlDeviceGetHandleByIndex(index)
@@ -93,7 +100,7 @@ class NvmlDetector:
                     )
                 )
         except pynvml.NVMLError as exc:
-            return Found(notes=(f"NVML query failed: {exc}",))
+            return Found(notes=(f"NVML: {exc}",))
         finally:
             with contextlib.suppress(pynvml.NVMLError):
                 pynvml.nvmlShutdown()
@@ -106,28 +113,33 @@ class NvmlDetector:
 CUDA_IN_SMI = re.compile(r"CUDA Version:\s*(\d+\.\d+)")
 
 
+@dataclass(frozen=True)
 class NvidiaSmiDetector:
-    part = "nvidia"
+    """``nvidia-smi --query-gpu``, for machines where NVML cannot be loaded in-process."""
+
+    executable: str = "nvidia-smi"
+    part: ClassVar[str] = "nvidia"
 
     def detect(self, roots: Roots) -> Found:  # noqa: ARG002 - found on PATH
-        smi = shutil.which("nvidia-smi")
+        smi = shutil.which(self.executable)
         if smi is None:
-            return Found(notes=("nvidia-smi not found",))
+            return Found(notes=(f"{self.executable} is not on PATH",))
         try:
-            header = proc.run([smi], timeout=SMI_TIMEOUT).output
             rows = proc.run(
-                [smi, "--query-gpu=name,compute_cap,driver_version", "--format=csv,noheader"],
-                timeout=SMI_TIMEOUT,
+                [smi, "--query-gpu=index,name,driver_version,compute_cap", "--format=csv,noheader"],
+                timeout=DETECT_TIMEOUT,
             ).output
+            banner = proc.run([smi], timeout=DETECT_TIMEOUT, check=False).output
         except ProcessError as exc:
-            return Found(notes=(f"nvidia-smi failed: {exc.message}",))
-        match = CUDA_IN_SMI.search(header)
+            tail = f": {exc.output_tail}" if exc.output_tail else ""
+            return Found(notes=(f"{self.executable}: {exc.message}{tail}",))
         gpus, driver = [], None
         for line in rows.splitlines():
             fields = [f.strip() for f in line.split(",")]
-            if len(fields) == 3 and re.match(r"^\d+\.\d+$", fields[1]):
-                gpus.append(NvidiaGpu(name=fields[0], compute_capability=fields[1]))
+            if len(fields) == 4 and fields[0].isdigit() and COMPUTE_CAPABILITY.match(fields[3]):
+                gpus.append(NvidiaGpu(name=fields[1], compute_capability=fields[3]))
                 driver = fields[2]
+        match = CUDA_IN_SMI.search(banner)
         return Found(
             values={
                 "cuda_driver_version": match.group(1) if match else None,
@@ -194,7 +206,7 @@ class CpuLevelDetector:
         return Found(notes=("no CPU flags in cpuinfo",))
 
 
-DETECTORS: dict[str, tuple[Detector, ...]] = {
+DETECTORS: Mapping[str, tuple[Detector, ...]] = {
     "nvidia": (NvmlDetector(), NvidiaSmiDetector()),
     "amd": (RocmDetector(),),
     "x86_64": (CpuLevelDetector(),),
@@ -206,16 +218,19 @@ def detect(
     *,
     override: Path | None = None,
     roots: Roots | None = None,
-    detectors: dict[str, Sequence[Detector]] | None = None,
+    detectors: Mapping[str, Sequence[Detector]] | None = None,
 ) -> PlatformFacts:
-    """The machine's facts, or those of ``override`` (a JSON file) when given."""
+    """The machine's facts, or those of ``override`` (a JSON file) when given.
+
+    ``detectors`` replaces :data:`DETECTORS`: only the parts it names are detected.
+    """
     if override is not None:
         return load_override(override)
     roots = roots or Roots()
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     notes: list[str] = []
-    for part, chain in (detectors or DETECTORS).items():
+    for part, chain in (DETECTORS if detectors is None else detectors).items():
         for detector in chain:
             found = detector.detect(roots)
             notes.extend(found.notes)
