@@ -243,6 +243,10 @@ class FarmRequestError(FarmError):
     exit_code = EXIT_BAD_INPUT
 
 
+class FarmForbiddenError(FarmRequestError):
+    """The token may not do this (another package, not admin): HTTP 403."""
+
+
 class FarmDatabaseError(FarmError):
     """The farm's database cannot be opened, reached or migrated."""
 

@@ -49,6 +49,17 @@ class NoOrchestrator:
     async def schedule_nightly(self, _schedule_id: str, _cron: str, _build: ScheduledBuild) -> None:
         raise AssertionError("the dashboard test schedules nothing")
 
+    async def start_campaign(self, _request: object) -> None:
+        raise AssertionError("the dashboard test starts no campaign")
+
+    async def signal_campaign(
+        self, _campaign_id: int, _signal: str, _argument: str | None = None
+    ) -> None:
+        raise AssertionError("the dashboard test signals no campaign")
+
+    async def cancel_campaign(self, _campaign_id: int) -> None:
+        raise AssertionError("the dashboard test cancels no campaign")
+
 
 SOURCE = "https://example.org/cuda-kernels.git"
 

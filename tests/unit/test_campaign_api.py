@@ -4,7 +4,7 @@ campaign control (no Temporal)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,27 +22,9 @@ from wheelyard.farm.tokens import create_token
 
 
 @dataclass
-class FakeControl:
-    started: list[CampaignInput] = field(default_factory=list)
-    signals: list[tuple[int, str, str | None]] = field(default_factory=list)
-    cancelled: list[int] = field(default_factory=list)
-
-    async def start_campaign(self, request: CampaignInput) -> None:
-        self.started.append(request)
-
-    async def signal_campaign(
-        self, campaign_id: int, signal: str, argument: str | None = None
-    ) -> None:
-        self.signals.append((campaign_id, signal, argument))
-
-    async def cancel_campaign(self, campaign_id: int) -> None:
-        self.cancelled.append(campaign_id)
-
-
-@dataclass
 class Farm:
     client: TestClient
-    control: FakeControl
+    control: FakeOrchestrator
     database: Database
     admin: dict[str, str]
     scoped: dict[str, str]
@@ -56,12 +38,8 @@ def farm(tmp_path: Path) -> Iterator[Farm]:
         admin = create_token(session, name="admin", admin=True).secret
         scoped = create_token(session, name="ci", package="yardstream").secret
     seed(database)
-    control = FakeControl()
-    app = create_app(
-        ServiceContext(
-            settings=settings, database=database, orchestrator=FakeOrchestrator(), campaigns=control
-        )
-    )
+    control = FakeOrchestrator()
+    app = create_app(ServiceContext(settings=settings, database=database, orchestrator=control))
     with TestClient(app) as client:
         yield Farm(
             client=client,
@@ -95,7 +73,7 @@ def test_the_graph_lists_farm_packages_and_what_they_depend_on(farm: Farm) -> No
 def test_starting_a_campaign_needs_an_admin_token(farm: Farm) -> None:
     assert farm.client.post("/api/campaigns", json=PIN).status_code == 401
     assert farm.client.post("/api/campaigns", json=PIN, headers=farm.scoped).status_code == 403
-    assert farm.control.started == []
+    assert farm.control.campaigns_started == []
 
 
 def test_a_dry_run_shows_the_plan_and_records_nothing(farm: Farm) -> None:
@@ -108,7 +86,7 @@ def test_a_dry_run_shows_the_plan_and_records_nothing(farm: Farm) -> None:
         "yardstream-s3",
     ]
     assert farm.client.get("/api/campaigns").json() == []
-    assert farm.control.started == []
+    assert farm.control.campaigns_started == []
 
 
 def test_a_campaign_is_recorded_started_and_steered(farm: Farm) -> None:
@@ -126,7 +104,9 @@ def test_a_campaign_is_recorded_started_and_steered(farm: Farm) -> None:
         "yardstream-dedup",
         "yardstream-s3",
     ]
-    assert farm.control.started == [CampaignInput(campaign_id=campaign["id"], concurrency=3)]
+    assert farm.control.campaigns_started == [
+        CampaignInput(campaign_id=campaign["id"], concurrency=3)
+    ]
     with farm.database.session() as session:
         assert campaign_records.get_campaign(session, campaign["id"]).options == {
             "packages": [],
@@ -171,7 +151,7 @@ def test_a_campaign_is_recorded_started_and_steered(farm: Farm) -> None:
         (cid, "retry", "yardstream"),
     ]
     assert farm.client.post(f"/api/campaigns/{cid}/cancel", headers=farm.admin).status_code == 202
-    assert farm.control.cancelled == [cid]
+    assert farm.control.campaigns_cancelled == [cid]
 
     page = farm.client.get(f"/campaign/{cid}").text
     assert 'data-package="yardstream-s3" data-state="waiting-for-dependencies"' in page
@@ -196,7 +176,7 @@ def test_bad_campaigns_are_refused_with_the_reason(
     response = farm.client.post("/api/campaigns", json=body, headers=farm.admin)
     assert response.status_code == 422
     assert message in response.json()["detail"]
-    assert farm.control.started == []
+    assert farm.control.campaigns_started == []
 
 
 def test_the_package_page_shows_what_its_wheels_were_built_against(farm: Farm) -> None:

@@ -22,6 +22,7 @@ from wheelyard.farm.db import Database, open_database
 from wheelyard.farm.messages import (
     BuildRequest,
     BuildUpdate,
+    CampaignInput,
     JobUpdate,
     ScheduledBuild,
     StageResult,
@@ -41,6 +42,9 @@ class FakeOrchestrator:
     started: list[BuildRequest] = field(default_factory=list)
     cancelled: list[int] = field(default_factory=list)
     schedules: list[tuple[str, str, ScheduledBuild]] = field(default_factory=list)
+    campaigns_started: list[CampaignInput] = field(default_factory=list)
+    signals: list[tuple[int, str, str | None]] = field(default_factory=list)
+    campaigns_cancelled: list[int] = field(default_factory=list)
 
     async def start_build(self, request: BuildRequest) -> None:
         self.started.append(request)
@@ -53,6 +57,17 @@ class FakeOrchestrator:
 
     async def schedule_nightly(self, schedule_id: str, cron: str, build: ScheduledBuild) -> None:
         self.schedules.append((schedule_id, cron, build))
+
+    async def start_campaign(self, request: CampaignInput) -> None:
+        self.campaigns_started.append(request)
+
+    async def signal_campaign(
+        self, campaign_id: int, signal: str, argument: str | None = None
+    ) -> None:
+        self.signals.append((campaign_id, signal, argument))
+
+    async def cancel_campaign(self, campaign_id: int) -> None:
+        self.campaigns_cancelled.append(campaign_id)
 
 
 @dataclass

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +25,7 @@ from wheelyard.cli.common import ProfileOpt, RecipeOpt, configured_index, recipe
 from wheelyard.cli.env_cmd import nightly_date, parse_date
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.plan_cmd import echo_recipe
+from wheelyard.cli.progress import Progress
 from wheelyard.cli.verify_cmd import dependency_index
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel
@@ -44,16 +44,14 @@ DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
 
 
 class Reporter:
-    """Plain timed lines (CI, no terminal) or a live status line (terminal)."""
+    """A build's progress (packages, jobs, Pythons, the native core) on the one reporter."""
 
     def __init__(self, *, multi: bool = False) -> None:
         self.multi = multi
-        self.t0 = time.monotonic()
-        self.live = console.is_terminal
-        self.status = console.status("") if self.live else None
+        self.progress = Progress(console)
 
     def line(self, text: str) -> None:
-        console.print(f"[dim]\\[{time.monotonic() - self.t0:7.1f}s][/] {text}")
+        self.progress.line(text)
 
     def package_started(self, loaded: LoadedRecipe, version: str) -> None:
         if self.multi:
@@ -64,8 +62,6 @@ class Reporter:
             f"[bold]{escape(job.id)}[/]: {escape(' '.join(job.pythons))} in "
             f"{escape(job.image or '-')}"
         )
-        if self.status is not None:
-            self.status.start()
 
     def event(self, job: Job, event: Event) -> None:
         match event.kind:
@@ -78,12 +74,10 @@ class Reporter:
             case EventKind.NATIVE_FINISHED:
                 self.line(f"  native-build: [green]done[/] in {event.seconds:.1f} s")
             case EventKind.STEP:
-                if self.status is not None:
-                    self.status.update(f"{job.id} {event.python or ''} {event.step}")
+                self.progress.status(f"{job.id} {event.python or ''} {event.step}")
 
     def job_finished(self, _job: Job, record: JobRecord) -> None:
-        if self.status is not None:
-            self.status.stop()
+        self.progress.status(None)
         absent = [p.python for p in record.pythons if p.status is PythonStatus.NOT_IN_IMAGE]
         if absent:
             self.line(f"  [yellow]not in the image[/]: {escape(' '.join(absent))} (not built)")

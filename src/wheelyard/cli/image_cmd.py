@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import TracebackType
 from typing import Annotated
 
 import typer
 from rich import filesize
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from wheelyard.builder.engine import detect_engine
@@ -22,10 +20,10 @@ from wheelyard.builder.image.ensure import (
     resolve_request,
 )
 from wheelyard.builder.image.recipe import BuilderImage
-from wheelyard.builder.steps import StepEvent, StepState
 from wheelyard.catalog import Catalog, load_catalog
 from wheelyard.cli.common import load
 from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.cli.progress import Progress
 from wheelyard.config.vocab import Platform
 from wheelyard.errors import ImageRequestError
 from wheelyard.host.platform import host_platform
@@ -36,69 +34,6 @@ EngineOpt = Annotated[
     str | None, typer.Option("--engine", help="podman or docker (default: the first that works).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON object on stdout.")]
-
-
-def _plain_output() -> bool:
-    """Timed lines instead of a live display: in CI or when stderr is not a terminal."""
-    return os.environ.get("CI", "").lower() in ("1", "true") or not err_console.is_terminal
-
-
-class StepReporter:
-    """Shows image build steps: a live spinner per step, or plain timed lines."""
-
-    def __init__(self) -> None:
-        self.plain = _plain_output()
-        self.progress: Progress | None = None
-        self.tasks: dict[str, TaskID] = {}
-        if not self.plain:
-            self.progress = Progress(
-                SpinnerColumn(finished_text="[green]✓[/]"),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=err_console,
-                transient=False,
-            )
-
-    def __enter__(self) -> StepReporter:
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def __call__(self, event: StepEvent) -> None:
-        if self.progress is None:
-            stamp = f"[dim]\\[{event.elapsed:7.1f}s][/]"
-            match event.state:
-                case StepState.STARTED:
-                    err_console.print(f"{stamp} {escape(event.step)} ...")
-                case StepState.FINISHED:
-                    err_console.print(
-                        f"{stamp} {escape(event.step)}: done in {event.seconds:.1f} s"
-                    )
-                case StepState.FAILED:
-                    err_console.print(
-                        f"{stamp} {escape(event.step)}: [red]failed[/] after {event.seconds:.1f} s"
-                    )
-            return
-        match event.state:
-            case StepState.STARTED:
-                self.tasks[event.step] = self.progress.add_task(escape(event.step), total=1)
-            case StepState.FINISHED | StepState.FAILED:
-                task = self.tasks.pop(event.step, None)
-                if task is not None:
-                    mark = "" if event.state is StepState.FINISHED else " [red]failed[/]"
-                    self.progress.update(
-                        task, completed=1, description=f"{escape(event.step)}{mark}"
-                    )
-                    self.progress.stop_task(task)
 
 
 def _settings(cache_dir: Path | None, pyenv_root: Path | None) -> ImageSettings:
@@ -188,7 +123,7 @@ def build(
             f"{engine.name}) "
             f"[dim](log folder {escape(str(settings.log_dir))})[/]"
         )
-    with StepReporter() as reporter:
+    with Progress() as progress:
         result = ensure_image(
             variant,
             target,
@@ -196,7 +131,7 @@ def build(
             engine=engine,
             settings=settings,
             force=force,
-            progress=reporter,
+            progress=progress.step,
         )
     if as_json:
         print_json(result.to_json())

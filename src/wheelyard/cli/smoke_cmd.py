@@ -7,7 +7,6 @@ failed); 2 bad input; 3 skipped: no GPU (of the kind the variant needs) on this 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from wheelyard.cli.output import console, err_console
+from wheelyard.cli.progress import Progress
 from wheelyard.cli.verify_cmd import (
     FindLinksOpt,
     IndexUrlOpt,
@@ -86,7 +86,6 @@ def smoke_command(
 
     Exit status 3 means skipped: no GPU (never a silent pass).
     """
-    started = time.monotonic()
     options, catalog = base_options(
         project=project,
         recipe=recipe,
@@ -99,6 +98,7 @@ def smoke_command(
             f"unknown variant {variant}", hint=f"known: {', '.join(catalog.variants)}"
         )
     quiet = json_path is not None and str(json_path) == "-"
+    progress = Progress(quiet=quiet)
     options = replace(options, smoke_timeout=timeout, smoke_environment=_environment(env))
     inventory: GpuInventory | None = None
     if gpu:
@@ -125,7 +125,7 @@ def smoke_command(
     write_json(data, json_path)
     if not quiet:
         console.print(summary_table(report))
-        err_console.print(f"[dim]done in {time.monotonic() - started:.1f} s[/]")
+        progress.done("done")
     failed = [w for w in report.wheels if not w.ok]
     if failed:
         raise VerifyFailedError(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -18,6 +17,7 @@ from rich.table import Table
 from wheelyard.catalog import Catalog, load_catalog
 from wheelyard.cli.common import configured_index, load
 from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.cli.progress import Progress
 from wheelyard.errors import VerifyFailedError
 from wheelyard.verify import (
     Check,
@@ -229,7 +229,6 @@ def verify_command(
     json_path: JsonOpt = None,
 ) -> None:
     """Check wheels: structure, platform tags, clean install, import of every module, smoke test."""
-    started = time.monotonic()
     options, _ = base_options(
         project=project,
         recipe=recipe,
@@ -248,6 +247,7 @@ def verify_command(
         strict=strict,
     )
     quiet = json_path is not None and str(json_path) == "-"
+    progress_of = Progress(quiet=quiet)
     if not quiet:
         pythons = ", ".join(i.label for i in options.interpreters) or "none"
         smoke = options.smoke_test.value if options.smoke_test else "none (no --project)"
@@ -263,7 +263,7 @@ def verify_command(
         console.print(summary_table(report))
         if json_path is not None:
             console.print(f"report: {escape(str(json_path))}")
-        err_console.print(f"[dim]verified in {time.monotonic() - started:.1f} s[/]")
+        progress_of.done("verified")
     failed = report.by_status(WheelStatus.FAILED)
     incomplete = report.by_status(WheelStatus.INCOMPLETE)
     if failed:

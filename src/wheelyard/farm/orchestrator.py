@@ -1,6 +1,12 @@
-"""The ``Orchestrator`` the API uses, backed by a Temporal client."""
+"""The farm's one orchestrator: what starts, steers and watches builds and campaigns.
+
+``Orchestrator`` is the Protocol the API and the submission code use; ``TemporalOrchestrator``
+implements it with a Temporal client (tests use fakes).
+"""
 
 from __future__ import annotations
+
+from typing import Protocol
 
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
@@ -22,6 +28,29 @@ from wheelyard.farm.campaigns.records import workflow_id as campaign_workflow_id
 from wheelyard.farm.campaigns.workflow import RebuildCampaign
 from wheelyard.farm.messages import BuildRequest, CampaignInput, ScheduledBuild
 from wheelyard.farm.vocab import FARM_QUEUE
+
+
+class Orchestrator(Protocol):
+    """Starts, cancels and watches build workflows and the nightly schedule; starts, signals
+    and cancels campaign workflows."""
+
+    async def start_build(self, request: BuildRequest) -> None: ...
+
+    async def cancel_build(self, build_id: int) -> None: ...
+
+    async def waiting(self, build_id: int) -> list[str]: ...
+
+    async def schedule_nightly(
+        self, schedule_id: str, cron: str, build: ScheduledBuild
+    ) -> None: ...
+
+    async def start_campaign(self, request: CampaignInput) -> None: ...
+
+    async def signal_campaign(
+        self, campaign_id: int, signal: str, argument: str | None = None
+    ) -> None: ...
+
+    async def cancel_campaign(self, campaign_id: int) -> None: ...
 
 
 def _pending_line(pending: PendingActivityInfo) -> str:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from wheelyard import __version__
 from wheelyard.errors import (
     FarmError,
+    FarmForbiddenError,
     FarmNotFoundError,
     FarmRequestError,
     WheelyardError,
@@ -23,7 +24,6 @@ from wheelyard.farm.api.pages_campaigns import router as campaign_pages_router
 from wheelyard.farm.api.routes import router as api_router
 from wheelyard.farm.api.routes_campaigns import router as campaign_router
 from wheelyard.farm.api.simple_index import router as index_router
-from wheelyard.farm.builds.submit import Forbidden
 
 
 def _problem(status: int, exc: WheelyardError) -> JSONResponse:
@@ -44,7 +44,7 @@ def create_app(context: ServiceContext) -> FastAPI:
     async def wheelyard_error(_request: Request, exc: WheelyardError) -> JSONResponse:
         if isinstance(exc, FarmNotFoundError):
             return _problem(404, exc)
-        if isinstance(exc, Forbidden):
+        if isinstance(exc, FarmForbiddenError):
             return _problem(403, exc)
         if isinstance(exc, FarmRequestError) or exc.exit_code == 2:
             return _problem(422, exc)

@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from wheelyard.errors import FarmRequestError
+from wheelyard.errors import FarmForbiddenError, FarmRequestError
 from wheelyard.farm.api.context import context_of
-from wheelyard.farm.builds.submit import Forbidden
 from wheelyard.farm.tokens import Principal, authenticate
 
 bearer = HTTPBearer(auto_error=False, description="A wheelyard token (wyt_...)")
@@ -41,9 +40,9 @@ Authenticated = Annotated[Principal, Depends(principal)]
 def require_package(who: Principal, package: str) -> None:
     if not who.may_write(package):
         scope = "admin" if who.admin else f"package {who.package}"
-        raise Forbidden(f"token {who.name!r} ({scope}) may not write to {package}")
+        raise FarmForbiddenError(f"token {who.name!r} ({scope}) may not write to {package}")
 
 
 def require_admin(who: Principal) -> None:
     if not who.admin:
-        raise Forbidden(f"token {who.name!r} is not an admin token")
+        raise FarmForbiddenError(f"token {who.name!r} is not an admin token")

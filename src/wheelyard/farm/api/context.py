@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from wheelyard.farm.builds.submit import Orchestrator
-from wheelyard.farm.campaigns.submit import CampaignControl
 from wheelyard.farm.db.engine import Database
+from wheelyard.farm.orchestrator import Orchestrator
 from wheelyard.farm.settings import FarmSettings
 
 DEFAULT_UPLOAD_LIMIT = 200 * 1024 * 1024
@@ -20,8 +19,6 @@ class ServiceContext:
     database: Database
     orchestrator: Orchestrator
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
-    campaigns: CampaignControl | None = None
-    """Starts and steers rebuild campaigns (the Temporal orchestrator in ``farm up``)."""
 
 
 def context_of(request: Request) -> ServiceContext:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from wheelyard.farm.api.auth import Authenticated, require_admin
@@ -19,15 +19,14 @@ from wheelyard.farm.campaigns import records as campaign_records
 from wheelyard.farm.campaigns import submit as campaign_service
 from wheelyard.farm.campaigns.graph import build_graph
 from wheelyard.farm.campaigns.plan import Trigger
-from wheelyard.farm.campaigns.submit import CampaignControl, CampaignRequest
+from wheelyard.farm.campaigns.submit import CampaignRequest
+from wheelyard.farm.orchestrator import Orchestrator
 
 router = APIRouter(prefix="/api", tags=["campaigns"])
 
 
-def _control(context: ServiceContext) -> CampaignControl:
-    if context.campaigns is None:
-        raise HTTPException(503, "this service runs no campaigns (no Temporal orchestrator)")
-    return context.campaigns
+def _control(context: ServiceContext) -> Orchestrator:
+    return context.orchestrator
 
 
 def _out(context: ServiceContext, campaign_id: int) -> CampaignOut:

@@ -16,32 +16,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
-from wheelyard.errors import FarmRequestError, WheelyardError
+from wheelyard.errors import FarmForbiddenError, FarmRequestError, WheelyardError
 from wheelyard.farm.builds import records
 from wheelyard.farm.builds.source import SourceSpec, check_source, fetch_source, probe_git
 from wheelyard.farm.db.engine import Database
-from wheelyard.farm.messages import BuildRequest, BuildUpdate, ScheduledBuild
+from wheelyard.farm.messages import BuildRequest, BuildUpdate
+from wheelyard.farm.orchestrator import Orchestrator
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.tokens import Principal
 from wheelyard.farm.vocab import BuildState, SourceKind
 from wheelyard.host.platform import host_platform
 from wheelyard.pipeline import BuildOptions, load_project
-
-
-class Orchestrator(Protocol):
-    """Starts and cancels workflows (Temporal; a fake in tests)."""
-
-    async def start_build(self, request: BuildRequest) -> None: ...
-
-    async def cancel_build(self, build_id: int) -> None: ...
-
-    async def waiting(self, build_id: int) -> list[str]: ...
-
-    async def schedule_nightly(
-        self, schedule_id: str, cron: str, build: ScheduledBuild
-    ) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,18 +49,14 @@ class Staged:
     jobs: int
 
 
-class Forbidden(FarmRequestError):  # noqa: N818 - an HTTP-like outcome, not a crash
-    """The token may not do this (another package, not admin)."""
-
-
 def authorise_early(submission: Submission, principal: Principal) -> None:
     if submission.source.kind is SourceKind.PATH and not principal.admin:
-        raise Forbidden(
+        raise FarmForbiddenError(
             "building a directory of the farm's machine needs an admin token",
             hint="submit a git URL or upload an sdist",
         )
     if submission.package is not None and not principal.may_write(submission.package):
-        raise Forbidden(f"token {principal.name!r} may not build {submission.package}")
+        raise FarmForbiddenError(f"token {principal.name!r} may not build {submission.package}")
 
 
 def project_name(project_dir: Path) -> str | None:

@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from wheelyard.errors import FarmRequestError
 from wheelyard.farm.campaigns import records as campaign_records
 from wheelyard.farm.campaigns.plan import CampaignPlan, Trigger, plan_campaign
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.messages import CampaignInput, CampaignUpdate
+from wheelyard.farm.orchestrator import Orchestrator
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.vocab import CampaignPackageState, CampaignState
 
 DEFAULT_CONCURRENCY = 2
-
-
-class CampaignControl(Protocol):
-    """Starts and signals campaign workflows (Temporal; a fake in tests)."""
-
-    async def start_campaign(self, request: CampaignInput) -> None: ...
-
-    async def signal_campaign(
-        self, campaign_id: int, signal: str, argument: str | None = None
-    ) -> None: ...
-
-    async def cancel_campaign(self, campaign_id: int) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,12 +74,12 @@ def record(
         return campaign.id
 
 
-async def start(database: Database, control: CampaignControl, campaign_id: int) -> None:
+async def start(database: Database, orchestrator: Orchestrator, campaign_id: int) -> None:
     """Start the workflow; if that fails the campaign is marked failed with the reason."""
     with database.session() as session:
         concurrency = campaign_records.get_campaign(session, campaign_id).concurrency
     try:
-        await control.start_campaign(
+        await orchestrator.start_campaign(
             CampaignInput(campaign_id=campaign_id, concurrency=concurrency)
         )
     except Exception as exc:

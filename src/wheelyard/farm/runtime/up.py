@@ -124,7 +124,6 @@ async def run_farm(
                 settings=settings,
                 database=database,
                 orchestrator=orchestrator,
-                campaigns=orchestrator,
             )
         )
         http = _Server(
