@@ -25,14 +25,19 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from wheelyard.builder.engine import ContainerEngine
+from wheelyard.builder.image.ensure import builder_image
 from wheelyard.builder.package import PackageBuild
+from wheelyard.builder.steps import ProgressCallback
 from wheelyard.catalog import Catalog, load_catalog
 from wheelyard.config import load_recipe
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel, Platform
 from wheelyard.errors import BuildRequestError, WheelyardError
+from wheelyard.host.platform import host_platform
 from wheelyard.plan import Job, make_plan
 from wheelyard.record import write_json_atomic
+from wheelyard.verify.sandbox import Confinement
 
 CONSTRAINTS_FILE = ".wheelyard-constraints.txt"
 CONSTRAINTS_IN_CONTAINER = f"/project/{CONSTRAINTS_FILE}"
@@ -286,3 +291,83 @@ def _with_constraints(loaded: LoadedRecipe, constraints: tuple[str, ...]) -> Loa
         "UV_CONSTRAINT": CONSTRAINTS_IN_CONTAINER,
     }
     return replace(loaded, recipe=loaded.recipe.model_copy(update={"environment": environment}))
+
+
+# -- the verification sandbox ---------------------------------------------------------------
+# Package code (imports, smoke tests) runs in a throw-away container of a builder image (its C
+# library and shell run the host's interpreter build, as in the build): no network, only the
+# environment verify chooses, the image read-only with a private /tmp, the run's scratch folder
+# writable, the virtual environment, interpreter and wheel read-only at their own paths, memory
+# and process limits.
+
+SANDBOX_LABEL = "dev.wheelyard.sandbox"
+DEFAULT_MEMORY = "4g"
+DEFAULT_PIDS = 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerSandbox:
+    """A ``verify.sandbox.Sandbox`` on podman or docker (see the comment above)."""
+
+    engine: ContainerEngine
+    image: str
+    memory: str = DEFAULT_MEMORY
+    pids: int = DEFAULT_PIDS
+
+    @property
+    def description(self) -> str:
+        return f"{self.engine.name} container of {self.image}, no network"
+
+    def command(self, argv: Sequence[str], confinement: Confinement, *, name: str) -> list[str]:
+        mounts = [f"--volume={confinement.workdir}:{confinement.workdir}:rw"]
+        mounts += [
+            f"--volume={path}:{path}:ro"
+            for path in confinement.read_only
+            if path.exists() and path != confinement.workdir
+        ]
+        env = [f"--env={key}={value}" for key, value in sorted(confinement.env.items())]
+        gpu = ["--device=nvidia.com/gpu=all"] if confinement.gpu else []
+        return [
+            self.engine.executable,
+            "run",
+            "--rm",
+            f"--name={name}",
+            f"--label={SANDBOX_LABEL}=1",
+            *self.engine.create_args(),
+            "--network=none",
+            "--read-only",
+            "--tmpfs=/tmp:rw,size=1g",
+            f"--memory={self.memory}",
+            f"--pids-limit={self.pids}",
+            "--cap-drop=ALL",
+            "--security-opt=no-new-privileges",
+            *gpu,
+            *mounts,
+            *env,
+            f"--workdir={confinement.workdir}",
+            self.image,
+            *argv,
+        ]
+
+    def remove(self, name: str) -> None:
+        self.engine.remove_container(name)
+
+
+def verification_sandbox(
+    engine: ContainerEngine,
+    catalog: Catalog,
+    *,
+    variant: str = "cpu",
+    platform: Platform | None = None,
+    progress: ProgressCallback | None = None,
+) -> ContainerSandbox:
+    """The sandbox verification runs package code in: ``variant``'s builder image for this
+    machine's platform (made when missing, as a build would)."""
+    ref, _ = builder_image(
+        variant,
+        platform or host_platform() or Platform.LINUX_X86_64,
+        catalog=catalog,
+        engine=engine,
+        progress=progress,
+    )
+    return ContainerSandbox(engine=engine, image=ref)

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from farm_rows import new_build, planned
+from git_server import git_daemon
 from wheelyard.farm.api import ServiceContext, create_app
 from wheelyard.farm.api.simple_index import negotiate
 from wheelyard.farm.builds import records
@@ -79,6 +80,8 @@ class Farm:
     admin: dict[str, str]
     hello: dict[str, str]
     other: dict[str, str]
+    git: str
+    """``git://127.0.0.1:PORT``: a git daemon serving ``tmp_path/git``."""
 
 
 def _bearer(secret: str) -> dict[str, str]:
@@ -99,8 +102,9 @@ def farm(tmp_path: Path) -> Iterator[Farm]:
             settings=settings, database=database, orchestrator=orchestrator, upload_limit=200_000
         )
     )
-    with TestClient(app) as client:
+    with TestClient(app) as client, git_daemon(tmp_path / "git") as git:
         yield Farm(
+            git=git,
             client=client,
             orchestrator=orchestrator,
             database=database,
@@ -112,8 +116,9 @@ def farm(tmp_path: Path) -> Iterator[Farm]:
     database.close()
 
 
-def _git_repo(tmp_path: Path, source: Path = HELLO_C) -> str:
-    repo = tmp_path / "repo"
+def _git_repo(farm: Farm, tmp_path: Path, source: Path = HELLO_C) -> str:
+    """``source`` committed into a repository the farm's test git daemon serves."""
+    repo = tmp_path / "git" / "repo"
     shutil.copytree(
         source, repo, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
     )
@@ -129,7 +134,7 @@ def _git_repo(tmp_path: Path, source: Path = HELLO_C) -> str:
     }
     for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "init"]):
         subprocess.run(["git", *argv], cwd=repo, env=env, check=True)
-    return f"file://{repo}"
+    return f"{farm.git}/repo"
 
 
 def _sdist(members: dict[str, bytes]) -> bytes:
@@ -156,7 +161,7 @@ def _hello_sdist() -> bytes:
 def test_submit_a_git_url_records_the_build_and_starts_one_workflow(
     farm: Farm, tmp_path: Path
 ) -> None:
-    url = _git_repo(tmp_path)
+    url = _git_repo(farm, tmp_path)
     response = farm.client.post(
         "/api/builds",
         json={"git": {"url": url, "ref": "main"}, "python": ["cp312"], "package": "hello-c"},
@@ -230,7 +235,7 @@ def test_a_recipe_with_errors_is_refused_with_every_problem(farm: Farm, tmp_path
         '[project]\nname = "broken"\nversion = "1.0"\n'
         '[tool.wheelyard]\nvariant = ["cpu"]\nchannel = "weekly"\n'
     )
-    url = _git_repo(tmp_path, project)
+    url = _git_repo(farm, tmp_path, project)
     response = farm.client.post("/api/builds", json={"git": {"url": url}}, headers=farm.admin)
     assert response.status_code == 422
     detail = response.json()["detail"]
@@ -278,7 +283,7 @@ def test_an_upload_that_is_not_an_sdist_is_refused(farm: Farm) -> None:
 
 
 def test_writes_need_a_valid_token_for_the_package(farm: Farm, tmp_path: Path) -> None:
-    url = _git_repo(tmp_path)
+    url = _git_repo(farm, tmp_path)
     body = {"git": {"url": url}, "python": ["cp312"]}
     assert farm.client.post("/api/builds", json=body).status_code == 401
     bad = farm.client.post("/api/builds", json=body, headers=_bearer("wyt_" + "0" * 43))
@@ -304,7 +309,7 @@ def test_a_revoked_token_is_refused(farm: Farm, tmp_path: Path) -> None:
     assert farm.client.get("/api/tokens", headers=farm.hello).status_code == 403
     revoked = farm.client.delete(f"/api/tokens/{token['id']}", headers=farm.admin)
     assert revoked.json()["revoked_at"] is not None
-    url = _git_repo(tmp_path)
+    url = _git_repo(farm, tmp_path)
     response = farm.client.post(
         "/api/builds", json={"git": {"url": url}}, headers=_bearer(token["token"])
     )

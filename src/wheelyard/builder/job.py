@@ -31,6 +31,7 @@ from wheelyard.builder.options import (
     FIND_LINKS_DIR,
     cibuildwheel_version,
     compose,
+    host_environment,
 )
 from wheelyard.builder.progress import Event, LogFollower
 from wheelyard.builder.retag import add_build_tag
@@ -113,7 +114,8 @@ def run_job(
     early.mkdir(parents=True, exist_ok=True)
     extra_args = [f"--label={JOB_LABEL}={run_id}", f"--volume={early.resolve()}:{EARLY_DIR}:rw"]
     if settings.compiler_cache is not None:
-        cache = settings.compiler_cache / job.variant
+        # One cache per package and variant: a package's writes never reach another's build.
+        cache = settings.compiler_cache / _slug(loaded.project_name) / job.variant
         cache.mkdir(parents=True, exist_ok=True)
         extra_args.append(f"--volume={cache.resolve()}:{CCACHE_DIR}:rw")
     if settings.find_links:
@@ -310,7 +312,7 @@ def compiler_cache_deltas(follower: LogFollower) -> dict[str, dict[str, int]]:
 
 
 def _clean_environ() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("CIBW_")}
+    return host_environment(os.environ)
 
 
 def _collect(

@@ -59,6 +59,34 @@ def cibuildwheel_version() -> str:
 PLATFORM_TABLES = ("linux", "macos", "windows", "ios", "android", "pyodide")
 
 
+HOST_VARIABLES = frozenset(
+    {
+        "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "TZ", "TMPDIR", "LANG",
+        "SOURCE_DATE_EPOCH", "NO_COLOR", "PYTHONUNBUFFERED",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "PIP_CERT",
+        "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+        "CONTAINER_HOST", "CONTAINER_CONNECTION", "CONTAINERS_CONF", "CONTAINERS_REGISTRIES_CONF",
+        "CONTAINERS_STORAGE_CONF", "REGISTRY_AUTH_FILE", "DOCKER_HOST", "DOCKER_CONFIG",
+        "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY",
+    }
+)  # fmt: skip
+HOST_PREFIXES = ("LC_", "XDG_", "PIP_", "UV_")
+"""What of the host's environment a build (cibuildwheel, and through a package's
+``environment-pass`` its container) receives: the locale, certificates, proxies, the container
+engine's and the package installers' settings. Nothing else: no credentials, no farm settings."""
+
+
+def host_variable_allowed(name: str) -> bool:
+    return name in HOST_VARIABLES or name.startswith(HOST_PREFIXES)
+
+
+def host_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The part of ``environ`` a build may see (``CIBW_*`` never: wheelyard sets those)."""
+    return {
+        k: v for k, v in environ.items() if host_variable_allowed(k) and not k.startswith("CIBW_")
+    }
+
+
 def effective_table(loaded: LoadedRecipe) -> tuple[dict[str, Any], list[str]]:
     """The ``[tool.cibuildwheel]`` table cibuildwheel reads for this build (written to a config
     file it is given), and how it differs from the package's own.
@@ -100,6 +128,18 @@ def effective_table(loaded: LoadedRecipe) -> tuple[dict[str, Any], list[str]]:
             f"enable: {', '.join(sorted(set(dropped)))} dropped: cibuildwheel "
             f"{cibuildwheel_version()} has no such group (free-threaded builds need none; it "
             "builds those the job selects)"
+        )
+    refused: list[str] = []
+    for place in places:
+        passed = place.get("environment-pass")
+        if isinstance(passed, list):
+            refused += [str(n) for n in passed if not host_variable_allowed(str(n))]
+            place["environment-pass"] = [n for n in passed if host_variable_allowed(str(n))]
+    if refused:
+        notes.append(
+            f"environment-pass: {', '.join(sorted(set(refused)))} refused: a build receives "
+            "only the host variables wheelyard allows (locale, certificates, proxies, installer "
+            "and container-engine settings)"
         )
     return table, notes
 

@@ -31,12 +31,13 @@ from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import BuildFailedError, NothingToRunError
 from wheelyard.host.platform import host_platform
-from wheelyard.pipeline import BuildOptions, load_project
+from wheelyard.pipeline import BuildOptions, load_project, verification_sandbox
 from wheelyard.plan import Job
 from wheelyard.record import BuildRecord, JobRecord, JobStatus, PythonStatus
 from wheelyard.source import fetch_sdist, parse_requirement
 from wheelyard.source.sdist import is_sdist, unpack_sdist
 from wheelyard.verify.report import WheelReport
+from wheelyard.verify.sandbox import Sandbox
 from wheelyard.version import check_build_tag
 from wheelyard.wheel.linkage import linkage_of
 
@@ -138,6 +139,7 @@ def _verify_gate(
     units: list[PackageBuild],
     reporter: Reporter | None,
     index_url: str | None,
+    sandbox: Sandbox,
 ) -> list[WheelReport]:
     """Verify each package's new wheels (its smoke test, its optional modules); mark each
     wheel's verdict in the build record. Returns the reports of the wheels that failed."""
@@ -145,7 +147,9 @@ def _verify_gate(
     from wheelyard.cli.verify_cmd import interpreters_from
     from wheelyard.verify import VerifyOptions, gate_build
 
-    options = VerifyOptions(interpreters=interpreters_from(None), index_url=index_url)
+    options = VerifyOptions(
+        interpreters=interpreters_from(None), index_url=index_url, sandbox=sandbox
+    )
 
     def progress(report: WheelReport) -> None:
         if reporter is not None:
@@ -318,6 +322,7 @@ def build_command(
                 units,
                 None if as_json else reporter,
                 dependency_index(index_url, offline=offline),
+                verification_sandbox(engine, first.catalog),
             )
     if as_json:
         print_json(BuildRecord.load(output).dump())

@@ -10,10 +10,14 @@ from typing import Annotated
 import typer
 
 from wheelyard import pipeline
+from wheelyard.builder.engine import detect_engine
 from wheelyard.catalog import Catalog
+from wheelyard.cli.output import note
 from wheelyard.config import LoadedRecipe
+from wheelyard.errors import EngineError
 from wheelyard.pipeline import load_recipe_and_catalog
 from wheelyard.source import DEFAULT_INDEX
+from wheelyard.verify.sandbox import Sandbox
 
 PathArg = Annotated[
     Path,
@@ -73,3 +77,17 @@ def load_packages(
         path, profile=profile, farm_recipe=recipe_file, environ=os.environ
     )
     return Loaded(*root), [Loaded(*unit) for unit in units]
+
+
+def verification_sandbox_here(catalog: Catalog, engine_name: str | None = None) -> Sandbox | None:
+    """The sandbox package code runs in during verification; None (and a note saying so) only
+    when this machine has no working container engine."""
+    try:
+        engine = detect_engine(engine_name)
+    except EngineError as exc:
+        note(
+            f"no container engine ({exc.message}): imports and smoke tests run on this machine, "
+            "with its environment"
+        )
+        return None
+    return pipeline.verification_sandbox(engine, catalog)

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wheelyard.catalog import Catalog, load_catalog
-from wheelyard.cli.common import configured_index, load
+from wheelyard.cli.common import configured_index, load, verification_sandbox_here
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.progress import Progress
 from wheelyard.errors import VerifyFailedError
@@ -126,9 +126,11 @@ def base_options(
         optional_modules=tuple(optional or ()),
     )
     if project is None:
-        return options, load_catalog()
-    loaded = load(project, None, recipe)
-    return with_recipe(options, loaded.recipe), loaded.catalog
+        catalog = load_catalog()
+    else:
+        loaded = load(project, None, recipe)
+        options, catalog = with_recipe(options, loaded.recipe), loaded.catalog
+    return replace(options, sandbox=verification_sandbox_here(catalog)), catalog
 
 
 STYLE = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.SKIPPED: "yellow"}

@@ -59,6 +59,7 @@ from wheelyard.wheel.convert import (
     make_variant_wheel,
     public_version,
 )
+from wheelyard.wheel.inspect import inspect_archive
 from wheelyard.wheel.variant import KNOWN_NAMESPACES, Variant, check_distinct, variant_of
 from wheelyard.wheel.variants_json import (
     Provider,
@@ -311,6 +312,18 @@ def _upload(store: Store, item: _Planned, linked: set[str]) -> None:
         put()
 
 
+def _refuse_malformed(wheels: Sequence[BuiltWheel]) -> None:
+    """Publishing rewrites wheels (variant labels, fresh RECORD): it must never make a wheel the
+    gate's structure checks refuse look valid, so such a wheel stops the whole publish."""
+    bad = [(w.path.name, report) for w in wheels if not (report := inspect_archive(w.path)).ok]
+    if bad:
+        shown = "; ".join(f"{name}: {report.problems[0].message}" for name, report in bad)
+        raise PublishError(
+            f"{len(bad)} wheel(s) fail the structure checks, nothing was published: {shown}",
+            hint="`wheelyard verify WHEEL` lists every problem; rebuild the wheels",
+        )
+
+
 def publish_wheelhouse(
     wheelhouse: Path,
     store: Store,
@@ -323,6 +336,7 @@ def publish_wheelhouse(
     options = options or PublishOptions()
     say = progress or (lambda _text: None)
     house = read_wheelhouse(wheelhouse)
+    _refuse_malformed(house.wheels)
     channel = options.channel or house.channel or Channel.NIGHTLY
     moment = options.now or dt.datetime.now(tz=dt.UTC)
     now = moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -354,15 +354,12 @@ def import_all(
         results = run_dir / f"imports-{round_number}.jsonl"
         listing.write_text(json.dumps(remaining), encoding="utf-8")
         timed_out = False
+        argv = [str(environment.python), "-I", "-c", source, str(listing), str(results)]
         try:
-            completed = proc.run(
-                [str(environment.python), "-I", "-c", source, str(listing), str(results)],
-                cwd=run_dir,
-                env=environment.env,
-                timeout=timeout,
-                check=False,
-                keep_output=False,
-            )
+            with environment.confined(argv, cwd=run_dir) as (command, env):
+                completed = proc.run(
+                    command, cwd=run_dir, env=env, timeout=timeout, check=False, keep_output=False
+                )
             returncode, output = completed.returncode, completed.tail
         except ProcessError as exc:
             if not exc.timed_out:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from wheelyard.errors import ProcessError
 from wheelyard.verify.interpreters import Interpreter
 from wheelyard.verify.options import VerifyOptions
 from wheelyard.verify.report import Check, CheckResult, Finding, failed, passed
+from wheelyard.verify.sandbox import SANDBOX_PATH, Confinement, Sandbox
 
 DROPPED_VARIABLES = frozenset(
     {
@@ -64,6 +67,47 @@ class Environment:
     interpreter: Interpreter
     env: Mapping[str, str]
     """Environment for commands run in it (its ``bin`` first on PATH, VIRTUAL_ENV set)."""
+    sandbox: Sandbox | None = None
+    """Where commands that run package code run (None: here)."""
+
+    @contextmanager
+    def confined(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        extra_env: Mapping[str, str] | None = None,
+        read_only: Sequence[Path] = (),
+        gpu: bool = False,
+    ) -> Iterator[tuple[list[str], dict[str, str]]]:
+        """The argv and process environment that run ``argv`` on package code: in the sandbox
+        (the environment inside is wheelyard's: the venv on PATH, ``extra_env``, nothing from
+        the host), or here when there is none."""
+        if self.sandbox is None:
+            yield list(argv), {**self.env, **(extra_env or {})}
+            return
+        scripts = self.root / "bin"
+        inside = {
+            "PATH": f"{scripts}:{SANDBOX_PATH}",
+            "VIRTUAL_ENV": str(self.root),
+            "HOME": str(cwd),
+            "TMPDIR": "/tmp",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **(extra_env or {}),
+        }
+        prefix = self.interpreter.executable.resolve().parents[1]
+        confinement = Confinement(
+            workdir=cwd,
+            read_only=tuple(dict.fromkeys([self.root, prefix, *read_only])),
+            env=inside,
+            gpu=gpu,
+        )
+        name = f"wheelyard-verify-{uuid.uuid4().hex[:12]}"
+        try:
+            yield self.sandbox.command(argv, confinement, name=name), dict(self.env)
+        finally:
+            self.sandbox.remove(name)
 
     @property
     def python(self) -> Path:
@@ -126,8 +170,12 @@ def install(
         "VIRTUAL_ENV": str(root),
         "PATH": os.pathsep.join([str(scripts), env.get("PATH", os.defpath)]),
     }
-    environment = Environment(root=root, interpreter=interpreter, env=venv_env)
+    environment = Environment(
+        root=root, interpreter=interpreter, env=venv_env, sandbox=options.sandbox
+    )
     argv = [uv, "pip", "install", "--python", str(environment.python), "--link-mode", "copy"]
+    if options.sandbox is not None:
+        argv.append("--no-build")  # building a dependency would run its code here
     if options.index_url is None:
         argv.append("--no-index")
     else:

@@ -13,6 +13,7 @@ from pathlib import Path
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.verify.interpreters import Interpreter
 from wheelyard.verify.report import Check
+from wheelyard.verify.sandbox import Sandbox
 from wheelyard.wheel.inspect import Limits
 
 ALL_CHECKS = frozenset(Check) - {Check.GPU}
@@ -64,6 +65,9 @@ class VerifyOptions:
     (PYTHONPATH, PYTHONHOME, VIRTUAL_ENV ...) are always removed."""
     work_dir: Path | None = None
     """Where the throw-away virtual environments go (None: the system's temp folder)."""
+    sandbox: Sandbox | None = None
+    """Where imports and smoke tests run (see ``verify.sandbox``); None: on this machine, as
+    the CLI does only when no container engine exists."""
 
 
 def with_recipe(options: VerifyOptions, loaded: LoadedRecipe) -> VerifyOptions:

@@ -48,9 +48,15 @@ def run_smoke_test(
     run_dir.mkdir(parents=True, exist_ok=True)
     argv = smoke_argv(test, environment, run_dir, wheel)
     shown = test.value
-    env = {**environment.env, **(extra_env or {})}
     try:
-        result = proc.run(argv, cwd=run_dir, env=env, timeout=timeout, check=False)
+        with environment.confined(
+            argv,
+            cwd=run_dir,
+            extra_env=extra_env,
+            read_only=(test.project_dir, wheel.parent),
+            gpu=check is Check.GPU,
+        ) as (command, env):
+            result = proc.run(command, cwd=run_dir, env=env, timeout=timeout, check=False)
     except ProcessError as exc:
         reason = (
             f"ran past its timeout of {timeout:.0f} s and was stopped"

@@ -59,7 +59,8 @@ async def _accept(
         stage, context.settings, submission, lambda name: recipe_for(database, name)
     )
     try:
-        require_package(who, staged.name)
+        for name in dict.fromkeys([staged.name, *staged.packages]):
+            require_package(who, name)
     except FarmRequestError:
         discard(staged)
         raise

@@ -71,6 +71,13 @@ def check_git_url(url: str) -> None:
             problem = "no host"
         elif not parts.path or parts.path == "/":
             problem = "no repository path"
+        elif parts.password is not None or (parts.scheme in ("http", "https") and parts.username):
+            raise FarmRequestError(
+                "a git URL with credentials is refused: it would be stored and shown with the "
+                "build",
+                hint="give the farm's git its credentials (a credential helper or a deploy key) "
+                "and submit the URL without them",
+            )
     if problem is not None:
         raise FarmRequestError(
             f"bad git URL {url!r}: {problem}",
@@ -192,6 +199,18 @@ def read_marker(folder: Path) -> Fetched | None:
     )
 
 
+def check_links(tree: Path) -> None:
+    """Refuse a source tree holding a symbolic link that leads out of it (to a host folder)."""
+    root = tree.resolve()
+    for path in tree.rglob("*"):
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            raise FarmRequestError(
+                f"{path.relative_to(tree)} is a symbolic link out of the source tree "
+                f"(to {path.readlink()})",
+                hint="a build reads only its own source: replace the link by the files",
+            )
+
+
 def fetch_source(spec: SourceSpec, folder: Path, *, today: dt.date) -> Fetched:
     """The source of ``spec`` in ``folder`` (created); done once, then read back."""
     done = read_marker(folder)
@@ -218,6 +237,7 @@ def fetch_source(spec: SourceSpec, folder: Path, *, today: dt.date) -> Fetched:
             except SourceError as exc:
                 raise FarmRequestError(exc.message, hint=exc.hint) from exc
             date = today
+    check_links(project)
     fetched = Fetched(project_dir=project, date=date, commit=commit)
     data = asdict(fetched)
     data["project_dir"] = str(project.relative_to(folder))

@@ -38,7 +38,7 @@ from wheelyard.host.gpu import detect_gpus
 from wheelyard.host.platform import host_platform
 from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
-from wheelyard.pipeline import LoadedBuild
+from wheelyard.pipeline import LoadedBuild, verification_sandbox
 from wheelyard.plan import Job
 from wheelyard.record import (
     DEFAULT_ABI_DEPENDENCIES,
@@ -50,6 +50,7 @@ from wheelyard.record import (
 from wheelyard.verify import Interpreter, VerifyOptions, gate_build, with_recipe
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
 from wheelyard.verify.report import Check, WheelReport
+from wheelyard.verify.sandbox import Sandbox
 from wheelyard.wheel.convert import WheelKind
 from wheelyard.wheel.linkage import linkage_of
 
@@ -79,6 +80,14 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
         return str(path)
+
+
+def _sandbox(stage: StageInput, env: WorkerEnvironment, loaded: LoadedBuild) -> Sandbox:
+    """Package code of the farm's builds runs only here: in a container of the job's builder
+    image (a worker without a container engine fails the stage)."""
+    return verification_sandbox(
+        detect_engine(env.engine), loaded.units[0].catalog, variant=stage.variant
+    )
 
 
 def _load(stage: StageInput, env: WorkerEnvironment) -> LoadedBuild:
@@ -250,7 +259,11 @@ def run_verify(stage: StageInput, env: WorkerEnvironment, progress: Progress) ->
     started = time.monotonic()
     loaded = _load(stage, env)
     output = env.data_dir / stage.output
-    options = VerifyOptions(interpreters=env.interpreters, index_url=env.index_url)
+    options = VerifyOptions(
+        interpreters=env.interpreters,
+        index_url=env.index_url,
+        sandbox=_sandbox(stage, env, loaded),
+    )
 
     def on_wheel(report: WheelReport) -> None:
         progress({"step": "verify", "wheel": report.filename, "status": str(report.status)})
@@ -280,6 +293,7 @@ def run_smoke(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
     loaded = _load(stage, env)
     output = env.data_dir / stage.output
     wheels = BuildRecord.load(output).wheels_by_package(output)
+    sandbox = _sandbox(stage, env, loaded)
     inventory = detect_gpus(override=env.detect_file)
     progress({"step": "gpu", "present": inventory.present})
     failed: list[str] = []
@@ -289,7 +303,8 @@ def run_smoke(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
         if not paths:
             continue
         options = with_recipe(
-            VerifyOptions(interpreters=env.interpreters, index_url=env.index_url), unit.loaded
+            VerifyOptions(interpreters=env.interpreters, index_url=env.index_url, sandbox=sandbox),
+            unit.loaded,
         )
         report = gpu_smoke(
             paths,

@@ -47,10 +47,17 @@ class Staged:
     folder: Path
     name: str
     jobs: int
+    packages: tuple[str, ...] = ()
+    """Every package the submission plans (a repository's ``packages``): each must be within
+    the submitting token's scope."""
 
 
 def authorise_early(submission: Submission, principal: Principal) -> None:
-    if submission.source.kind is SourceKind.PATH and not principal.admin:
+    source = submission.source
+    host_path = source.kind is SourceKind.PATH or (
+        source.kind is SourceKind.GIT and source.location.lower().startswith("file:")
+    )
+    if host_path and not principal.admin:
         raise FarmForbiddenError(
             "building a directory of the farm's machine needs an admin token",
             hint="submit a git URL or upload an sdist",
@@ -105,7 +112,12 @@ def stage(
     except WheelyardError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return Staged(folder=staging, name=loaded.name, jobs=jobs)
+    return Staged(
+        folder=staging,
+        name=loaded.name,
+        jobs=jobs,
+        packages=tuple(unit.loaded.project_name for unit in loaded.units),
+    )
 
 
 def discard(staged: Staged) -> None:

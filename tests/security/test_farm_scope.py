@@ -1,0 +1,101 @@
+"""A package token bounds everything a submission reaches: the packages it plans, host paths,
+links out of the source; credentials never enter a stored URL. Each refusal records nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+from test_farm_api import HELLO_C, Farm, _git_repo, farm
+
+from wheelyard.farm.builds import records
+
+__all__ = ["farm"]  # the fixture
+
+
+def _nothing_recorded(farm: Farm) -> None:
+    assert farm.orchestrator.started == []
+    with farm.database.session() as session:
+        assert records.list_builds(session) == []
+    staging = farm.settings.data_dir / "staging"
+    assert not staging.exists() or not list(staging.iterdir())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:ghp_secret@example.org/owner/repo.git",
+        "https://ghp_secret@example.org/owner/repo.git",
+        "ssh://git:secret@example.org/repo",
+    ],
+)
+def test_a_git_url_with_credentials_is_refused_and_never_stored(farm: Farm, url: str) -> None:
+    response = farm.client.post("/api/builds", json={"git": {"url": url}}, headers=farm.admin)
+    assert response.status_code == 422, response.text
+    assert "credentials" in response.json()["detail"]
+    assert "ghp_secret" not in response.text and "secret@" not in response.text
+    _nothing_recorded(farm)
+
+
+def test_a_file_url_needs_an_admin_token(farm: Farm, tmp_path: Path) -> None:
+    _git_repo(farm, tmp_path)
+    url = (tmp_path / "git" / "repo").as_uri()
+    body = {"git": {"url": url}, "python": ["cp312"]}
+    response = farm.client.post("/api/builds", json=body, headers=farm.hello)
+    assert response.status_code == 403, response.text
+    assert "admin token" in response.json()["detail"]
+    _nothing_recorded(farm)
+
+
+def test_a_repository_listing_another_package_is_refused_for_a_package_token(
+    farm: Farm, tmp_path: Path
+) -> None:
+    """The root project is hello-c (the token's package); its ``packages`` plan ``other``."""
+    project = tmp_path / "repo-src"
+    for name in ("hello-c", "other"):
+        (project / name).mkdir(parents=True)
+        (project / name / "pyproject.toml").write_text(
+            f'[project]\nname = "{name}"\nversion = "1.0"\n'
+            '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        )
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "hello-c"\nversion = "1.0"\n'
+        '[tool.wheelyard]\npackages = ["hello-c", "other"]\n'
+    )
+    url = _git_repo(farm, tmp_path, project)
+    body = {"git": {"url": url}, "python": ["cp312"]}
+    response = farm.client.post("/api/builds", json=body, headers=farm.hello)
+    assert response.status_code == 403, response.text
+    assert "may not write to other" in response.json()["detail"]
+    _nothing_recorded(farm)
+
+
+def test_a_link_out_of_the_source_tree_is_refused(farm: Farm, tmp_path: Path) -> None:
+    secret = tmp_path / "host-folder"
+    secret.mkdir()
+    (secret / "id_rsa").write_text("host key")
+    url = _git_repo(farm, tmp_path)
+    repo = tmp_path / "git" / "repo"
+    (repo / "vendor").symlink_to(secret)
+    subprocess.run(["git", "add", "vendor"], cwd=repo, check=True)
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "link"],
+        cwd=repo,
+        check=True,
+    )
+    body = {"git": {"url": url, "ref": "main"}, "python": ["cp312"]}
+    response = farm.client.post("/api/builds", json=body, headers=farm.hello)
+    assert response.status_code == 422, response.text
+    assert "symbolic link out of the source tree" in response.json()["detail"]
+    _nothing_recorded(farm)
+
+
+def test_the_hello_c_example_is_still_accepted(farm: Farm, tmp_path: Path) -> None:
+    url = _git_repo(farm, tmp_path, HELLO_C)
+    body = {"git": {"url": url, "ref": "main"}, "python": ["cp312"]}
+    response = farm.client.post("/api/builds", json=body, headers=farm.hello)
+    assert response.status_code == 202, response.text
