@@ -305,6 +305,22 @@ DEFAULT_MEMORY = "4g"
 DEFAULT_PIDS = 1024
 
 
+CDI_FOLDERS = (Path("/etc/cdi"), Path("/var/run/cdi"))
+"""Where the NVIDIA Container Toolkit writes its CDI spec (``nvidia-ctk cdi generate``)."""
+
+
+def _nvidia_cdi() -> bool:
+    """Whether this machine describes its NVIDIA GPUs for containers (a CDI spec): then the GPU
+    smoke test gets them as ``nvidia.com/gpu=all``; without one it runs with none."""
+    return any(
+        "nvidia.com/gpu" in spec.read_text(encoding="utf-8", errors="replace")
+        for folder in CDI_FOLDERS
+        if folder.is_dir()
+        for spec in folder.glob("*.*")
+        if spec.suffix in (".yaml", ".yml", ".json")
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ContainerSandbox:
     """A ``verify.sandbox.Sandbox`` on podman or docker (see the comment above)."""
@@ -326,7 +342,7 @@ class ContainerSandbox:
             if path.exists() and path != confinement.workdir
         ]
         env = [f"--env={key}={value}" for key, value in sorted(confinement.env.items())]
-        gpu = ["--device=nvidia.com/gpu=all"] if confinement.gpu else []
+        gpu = ["--device=nvidia.com/gpu=all"] if confinement.gpu and _nvidia_cdi() else []
         return [
             self.engine.executable,
             "run",

@@ -131,6 +131,9 @@ def test_import_time_code_and_the_smoke_test_cannot_reach_the_host(
     checks = {c["check"]: c for c in report["checks"]}
     assert checks["imports"]["outcome"] == "pass", checks["imports"]
     assert checks["smoke"]["outcome"] == "pass", checks["smoke"]
+    for check in ("imports", "smoke"):
+        assert "container" in checks[check]["facts"]["where"], checks[check]
+        assert "no network" in checks[check]["facts"]["where"]
     # Asserted on the host: the code ran (its refusals are in the smoke test's output) and
     # reached none of the three.
     assert "network refused" in json.dumps(checks["smoke"])

@@ -457,7 +457,7 @@ def import_all(
             python=label,
             notes=notes,
             seconds=seconds,
-            facts={"imported": ok},
+            facts={"imported": ok, "where": environment.where},
         )
     if warnings:
         return passed(
@@ -467,7 +467,11 @@ def import_all(
             python=label,
             notes=notes,
             seconds=seconds,
-            facts={"imported": ok, "tolerated": [m for m in modules if m not in ok]},
+            facts={
+                "imported": ok,
+                "tolerated": [m for m in modules if m not in ok],
+                "where": environment.where,
+            },
         )
     return passed(
         Check.IMPORTS,
@@ -476,5 +480,5 @@ def import_all(
         python=label,
         notes=notes,
         seconds=seconds,
-        facts={"imported": ok},
+        facts={"imported": ok, "where": environment.where},
     )

@@ -70,6 +70,13 @@ class Environment:
     sandbox: Sandbox | None = None
     """Where commands that run package code run (None: here)."""
 
+    @property
+    def where(self) -> str:
+        """Where package code runs, as results say it."""
+        if self.sandbox is None:
+            return "on this machine, with its environment (no container engine)"
+        return f"in a {self.sandbox.description}"
+
     @contextmanager
     def confined(
         self,

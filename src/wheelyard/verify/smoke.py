@@ -103,7 +103,7 @@ def run_smoke_test(
         f"smoke test {shown} passed in {seconds:.2f} s (run outside the source tree)",
         python=label,
         seconds=seconds,
-        facts={**(facts or {}), "output_tail": result.tail},
+        facts={**(facts or {}), "output_tail": result.tail, "where": environment.where},
     )
 
 
