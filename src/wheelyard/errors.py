@@ -87,6 +87,12 @@ class VersionError(WheelyardError):
     exit_code = EXIT_BAD_INPUT
 
 
+class OutputError(WheelyardError):
+    """A file a command was asked to write (``--json FILE``, ``-o``) cannot be written."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
 class RecordError(WheelyardError):
     """A build record that cannot be read: missing, another schema, a field of the wrong type."""
 

@@ -177,27 +177,44 @@ def test_timeout_stops_the_job_and_its_containers(
     test_no_stray_containers_after_builds()
 
 
-def test_ctrl_c_stops_containers_and_writes_the_record(tmp_path: Path, projects: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_containers_and_writes_the_record(
+    tmp_path: Path, projects: Path, stop: signal.Signals
+) -> None:
+    """Ctrl-C, and SIGTERM alike: containers stopped, the record written, no staging left."""
     out = tmp_path / "wheelhouse"
     argv = [sys.executable, "-m", "wheelyard", "build", str(projects / "slow-build")]
     argv += ["--output", str(out), "--date", DATE, "--no-compiler-cache"]
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    log = out / "logs" / "slow-build-linux-x86_64-cpu.log"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and child.poll() is None:
-        lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
-        if "wheelyard-test-sleeping" in (line.strip() for line in lines):
-            break  # the before-build step itself is running (not the options echo)
-        time.sleep(0.5)
-    assert child.poll() is None, "the build ended before it reached its before-build step"
-    child.send_signal(signal.SIGINT)
-    _, stderr = child.communicate(timeout=120)
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # Ctrl-C as a terminal delivers it, also where the suite runs as a background job
+        # (which starts with SIGINT ignored, and Python keeps an inherited ignore).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
+    ) as child:
+        try:
+            log = out / "logs" / "slow-build-linux-x86_64-cpu.log"
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and child.poll() is None:
+                lines = log.read_text(errors="replace").splitlines() if log.is_file() else []
+                if "wheelyard-test-sleeping" in (line.strip() for line in lines):
+                    break  # the before-build step itself is running (not the options echo)
+                time.sleep(0.5)
+            assert child.poll() is None, "the build ended before it reached its before-build step"
+            child.send_signal(stop)
+            _, stderr = child.communicate(timeout=120)
+        finally:
+            if child.poll() is None:
+                child.kill()
     assert child.returncode == 130, stderr
     assert "interrupted" in stderr
     [job] = record_of(out)["jobs"]
     assert job["status"] == "failed"
     assert job["failure"]["interrupted"] is True
     assert job["failure"]["python"] == "cp312"
+    assert not (out / ".staging").exists() or not list((out / ".staging").iterdir())
     test_no_stray_containers_after_builds()
 
 

@@ -15,7 +15,7 @@ from wheelyard.ci import GeneratedFile, GeneratorOptions, Ownership, generator
 from wheelyard.ci.explain import WorkflowExplanation, explain_workflow
 from wheelyard.ci.github_matrix import PackagePlan, derive_matrices, plan_include, read_plan_matrix
 from wheelyard.cli.common import Loaded, PathArg, ProfileOpt, RecipeOpt, load_packages
-from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.cli.output import console, err_console, print_json, write_output
 from wheelyard.cli.plan_cmd import cost_table, describe_parameters, echo_recipe
 from wheelyard.errors import CiError
 from wheelyard.host.platform import host_platform
@@ -119,9 +119,7 @@ def _write(files: tuple[GeneratedFile, ...], output: Path, *, force: bool) -> No
                 f"kept: {escape(str(target))} (yours to edit; --force writes the example again)"
             )
             continue
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(item.text, encoding="utf-8")
-        tmp.replace(target)
+        write_output(target, item.text)
         console.print(f"wrote: {escape(str(target))}")
 
 

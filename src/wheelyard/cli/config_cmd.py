@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wheelyard.cli.common import PathArg, ProfileOpt, RecipeOpt, load
-from wheelyard.cli.output import console, print_json
+from wheelyard.cli.output import console, print_json, write_output
 from wheelyard.config.model import RECIPE_KEYS
 from wheelyard.config.schema import recipe_schema_text
 
@@ -58,4 +58,4 @@ def schema(
     if output is None:
         typer.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text)

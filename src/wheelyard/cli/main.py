@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
-from typing import Annotated
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 
@@ -80,8 +84,28 @@ def main(
     _debug = debug or os.environ.get("WHEELYARD_DEBUG", "") not in ("", "0")
 
 
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _terminate_like_ctrl_c() -> (
+    signal.Handlers | Callable[[int, FrameType | None], Any] | int | None
+):
+    """Make SIGTERM raise KeyboardInterrupt (main thread, default handler only); the old
+    handler, to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)
+
+
 def run(argv: list[str] | None = None) -> None:
-    """Entry point: run the CLI, turning wheelyard errors into a message and an exit code."""
+    """Entry point: run the CLI, turning wheelyard errors into a message and an exit code.
+
+    SIGTERM stops a command as Ctrl-C does: what it started is stopped, its temp folders are
+    removed and what was done is recorded."""
+    previous = _terminate_like_ctrl_c()
     try:
         app(args=argv)  # usage errors print themselves and exit 2 (standalone mode)
     except WheelyardError as exc:
@@ -92,3 +116,6 @@ def run(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

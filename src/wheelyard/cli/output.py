@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from wheelyard.errors import ProcessError, WheelyardError
+from wheelyard.errors import OutputError, ProcessError, WheelyardError
 
 
 def _width() -> int | None:
@@ -44,3 +46,19 @@ def report_error(exc: WheelyardError) -> None:
 
 def note(message: str) -> None:
     err_console.print(f"[dim]{escape(message)}[/]")
+
+
+def write_output(target: Path, text: str) -> None:
+    """Write a file the user named (``-o``, ``--json FILE``) whole or not at all."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise OutputError(
+            f"cannot write {target}: {exc.strerror or exc}",
+            hint="name a file in a folder you can write to (or - for stdout where offered)",
+        ) from exc

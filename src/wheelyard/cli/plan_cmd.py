@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wheelyard.cli.common import Loaded, PathArg, ProfileOpt, RecipeOpt, load_packages
-from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.cli.output import console, err_console, print_json, write_output
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel, PythonMode
 from wheelyard.host.platform import host_platform
@@ -151,8 +151,7 @@ def plan_command(
     documents = [plan_json(*item) for item in zip(units, plans, comparisons, strict=True)]
     combined: dict[str, Any] = {"packages": documents} if multi else documents[0]
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(combined, indent=2) + "\n", encoding="utf-8")
+        write_output(output, json.dumps(combined, indent=2) + "\n")
 
     match fmt:
         case PlanFormat.JSON:

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from wheelyard.catalog import Catalog, load_catalog
 from wheelyard.cli.common import configured_index, load, verification_sandbox_here
-from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.cli.output import console, err_console, print_json, write_output
 from wheelyard.cli.progress import Progress
 from wheelyard.errors import VerifyFailedError
 from wheelyard.verify import (
@@ -194,8 +194,7 @@ def write_json(data: dict[str, Any], target: Path | None) -> None:
     if str(target) == "-":
         print_json(data)
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    write_output(target, json.dumps(data, indent=2) + "\n")
 
 
 def verify_command(

@@ -25,6 +25,14 @@ class FarmClient:
     token: str | None = None
     timeout: float = 300.0
 
+    def __post_init__(self) -> None:
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FarmRequestError(
+                f"{self.url!r} is not a farm URL",
+                hint="http://HOST:PORT, as `wheelyard farm up` prints it",
+            )
+
     def _request(
         self,
         method: str,

@@ -46,6 +46,12 @@ class FarmSettings:
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
 
+    def prepare(self) -> None:
+        """Create the data directory, and take away what others on the machine could read:
+        no world access to it, the owner's only for the SQLite database."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        private(self.data_dir, 0o007)
+
     def path(self, relative: str) -> Path:
         """A path a workflow handed over (relative to the data directory), on this machine."""
         return self.data_dir / relative
@@ -54,3 +60,10 @@ class FarmSettings:
     def build_dir(build_id: int) -> str:
         """The build's folder, relative to the data directory."""
         return f"builds/{build_id}"
+
+
+def private(path: Path, drop: int) -> None:
+    """Clear the permission bits ``drop`` of ``path`` (0o007: no world access)."""
+    mode = path.stat().st_mode & 0o7777
+    if mode & drop:
+        path.chmod(mode & ~drop)

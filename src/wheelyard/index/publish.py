@@ -22,6 +22,8 @@ import datetime as dt
 import email.parser
 import email.policy
 import json
+import os
+import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -46,7 +48,7 @@ from wheelyard.index.state import (
     load_state,
     save_state,
 )
-from wheelyard.index.store import FileStore, Store, sha256_bytes, sha256_file
+from wheelyard.index.store import FileStore, Store, dead_writer, sha256_bytes, sha256_file
 from wheelyard.index.wheelhouse import BuiltWheel, ExcludedWheel, read_wheelhouse
 from wheelyard.index.writer import release_metadata, write_index
 from wheelyard.wheel.archive import parse_name
@@ -312,6 +314,19 @@ def _upload(store: Store, item: _Planned, linked: set[str]) -> None:
         put()
 
 
+WORK_PREFIX = "wheelyard-publish-"
+"""A publish's work folder in the system's temp folder: ``wheelyard-publish-<pid>-<random>``."""
+
+
+def _sweep(store: Store) -> None:
+    """What killed publishes left: temp files in the store, work folders in the temp folder."""
+    if isinstance(store, FileStore):
+        store.sweep()
+    for folder in Path(tempfile.gettempdir()).glob(f"{WORK_PREFIX}*"):
+        if folder.is_dir() and dead_writer(folder.name.removeprefix(WORK_PREFIX)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _refuse_malformed(wheels: Sequence[BuiltWheel]) -> None:
     """Publishing rewrites wheels (variant labels, fresh RECORD): it must never make a wheel the
     gate's structure checks refuse look valid, so such a wheel stops the whole publish."""
@@ -348,8 +363,9 @@ def publish_wheelhouse(
             f"no {options.fallback} wheels in the wheelhouse: no non-variant fallback for "
             "installers without PEP 825 support"
         )
+    _sweep(store)
     state = load_state(store)
-    with tempfile.TemporaryDirectory(prefix="wheelyard-publish-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{os.getpid()}-") as tmp:
         try:
             planned = _convert(
                 house.wheels,

@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
 
 from wheelyard.errors import StoreConflictError, StoreError
+from wheelyard.proc import process_alive
 
 CHUNK = 1 << 20
 
@@ -78,6 +79,16 @@ class Store(Protocol):
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing one is not an error."""
         ...
+
+
+TMP_PREFIX = ".tmp-"
+"""A file store's temp files: ``.tmp-<writer pid>-<random>``, renamed into place when whole."""
+
+
+def dead_writer(rest: str) -> bool:
+    """Whether a temp name's writer (``<pid>-...``) is gone; a name without one is gone too."""
+    pid, _, _ = rest.partition("-")
+    return not (pid.isdigit() and process_alive(int(pid)))
 
 
 class FileStore:
@@ -153,7 +164,7 @@ class FileStore:
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=target.parent)
         except OSError as exc:
             raise StoreError(f"cannot write {key} in {self.root}: {exc.strerror or exc}") from exc
         tmp = Path(tmp_name)
@@ -168,6 +179,17 @@ class FileStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    def sweep(self) -> int:
+        """Remove the temp files writers that died (SIGKILL, a lost machine) left in the store;
+        a live writer's are kept. Returns how many went."""
+        removed = 0
+        for path in self.root.rglob(f"{TMP_PREFIX}*") if self.root.is_dir() else ():
+            if not dead_writer(path.name.removeprefix(TMP_PREFIX)):
+                continue
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     def delete(self, key: str) -> None:
         try:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Path, Request
 
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.orchestrator import Orchestrator
 from wheelyard.farm.settings import FarmSettings
+
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="A row id (1 to 2**63 - 1).")]
+"""A build, campaign or token id in a URL: beyond what the database holds is a 422, not a 500."""
 
 DEFAULT_UPLOAD_LIMIT = 200 * 1024 * 1024
 

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from wheelyard.errors import FarmNotFoundError
-from wheelyard.farm.api.context import context_of
+from wheelyard.farm.api.context import RowId, context_of
 from wheelyard.farm.builds import records
 from wheelyard.farm.db.models import Build, BuildJob
 from wheelyard.farm.vocab import BuildState, JobState
@@ -148,7 +148,7 @@ def package_page(name: str, request: Request, build: int | None = None) -> HTMLR
 
 
 @router.get("/build/{build_id}", response_class=HTMLResponse)
-def build_page(build_id: int, request: Request) -> HTMLResponse:
+def build_page(build_id: RowId, request: Request) -> HTMLResponse:
     with context_of(request).database.session() as session:
         build = records.get_build(session, build_id)
         finished = sum(1 for j in build.jobs if JobState(j.state).finished)
@@ -163,7 +163,7 @@ def build_page(build_id: int, request: Request) -> HTMLResponse:
 
 
 @router.get("/build/{build_id}/log/{job_id}", response_class=HTMLResponse)
-def log_page(build_id: int, job_id: str, request: Request) -> HTMLResponse:
+def log_page(build_id: RowId, job_id: str, request: Request) -> HTMLResponse:
     with context_of(request).database.session() as session:
         build = records.get_build(session, build_id)
         job = next((j for j in build.jobs if j.job_id == job_id), None)

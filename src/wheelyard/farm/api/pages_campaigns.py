@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from wheelyard.farm.api.context import context_of
+from wheelyard.farm.api.context import RowId, context_of
 from wheelyard.farm.api.dashboard import render
 from wheelyard.farm.api.schemas_campaigns import CampaignOut
 from wheelyard.farm.campaigns import records as campaign_records
@@ -30,7 +30,7 @@ def campaigns_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/campaign/{campaign_id}", response_class=HTMLResponse)
-def campaign_page(campaign_id: int, request: Request) -> HTMLResponse:
+def campaign_page(campaign_id: RowId, request: Request) -> HTMLResponse:
     with context_of(request).database.session() as session:
         campaign = campaign_records.get_campaign(session, campaign_id)
         builds = campaign_records.builds_of(session, [p.build_id for p in campaign.packages])

@@ -17,7 +17,7 @@ from wheelyard.config.vocab import Channel
 from wheelyard.errors import FarmNotFoundError, FarmRequestError
 from wheelyard.farm.api import schemas
 from wheelyard.farm.api.auth import Authenticated, require_admin, require_package
-from wheelyard.farm.api.context import ServiceContext, context_of
+from wheelyard.farm.api.context import RowId, ServiceContext, context_of
 from wheelyard.farm.builds import records
 from wheelyard.farm.builds.source import SourceSpec, check_source, store_upload
 from wheelyard.farm.builds.submit import (
@@ -165,7 +165,7 @@ def list_builds(
 
 
 @router.get("/builds/{build_id}", responses={404: {}})
-async def get_build(build_id: int, request: Request) -> schemas.BuildDetail:
+async def get_build(build_id: RowId, request: Request) -> schemas.BuildDetail:
     context = context_of(request)
 
     def read() -> schemas.BuildDetail:
@@ -179,7 +179,7 @@ async def get_build(build_id: int, request: Request) -> schemas.BuildDetail:
 
 
 @router.get("/builds/{build_id}/jobs", responses={404: {}})
-def list_jobs(build_id: int, request: Request) -> list[schemas.JobOut]:
+def list_jobs(build_id: RowId, request: Request) -> list[schemas.JobOut]:
     with context_of(request).database.session() as session:
         return [schemas.JobOut.of(job) for job in records.get_build(session, build_id).jobs]
 
@@ -187,7 +187,7 @@ def list_jobs(build_id: int, request: Request) -> list[schemas.JobOut]:
 @router.post(
     "/builds/{build_id}/cancel", status_code=202, responses={401: {}, 403: {}, 404: {}, 409: {}}
 )
-async def cancel_build(build_id: int, who: Authenticated, request: Request) -> schemas.BuildOut:
+async def cancel_build(build_id: RowId, who: Authenticated, request: Request) -> schemas.BuildOut:
     """Cancel a running build: its jobs' containers are stopped, nothing is published."""
     context = context_of(request)
     with context.database.session() as session:
@@ -200,7 +200,7 @@ async def cancel_build(build_id: int, who: Authenticated, request: Request) -> s
         return schemas.BuildOut.of(records.get_build(session, build_id))
 
 
-def _log_state(context: ServiceContext, build_id: int, job_id: str) -> tuple[str | None, bool]:
+def _log_state(context: ServiceContext, build_id: RowId, job_id: str) -> tuple[str | None, bool]:
     with context.database.session() as session:
         build = records.get_build(session, build_id)
         job = next((j for j in build.jobs if j.job_id == job_id), None)
@@ -227,7 +227,7 @@ def _log_file(context: ServiceContext, relative: str | None) -> str | None:
     responses={200: {"content": {"text/plain": {}}}, 404: {}},
 )
 async def job_log(
-    build_id: int,
+    build_id: RowId,
     job_id: str,
     request: Request,
     follow: Annotated[bool, Query(description="Keep streaming until the job ends.")] = False,
@@ -372,7 +372,7 @@ def get_tokens(who: Authenticated, request: Request) -> list[schemas.TokenOut]:
 
 
 @router.delete("/tokens/{token_id}", responses={401: {}, 403: {}, 404: {}})
-def delete_token(token_id: int, who: Authenticated, request: Request) -> schemas.TokenOut:
+def delete_token(token_id: RowId, who: Authenticated, request: Request) -> schemas.TokenOut:
     """Revoke a token: it is refused from now on."""
     require_admin(who)
     with context_of(request).database.session() as session:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from wheelyard.farm.api.auth import Authenticated, require_admin
-from wheelyard.farm.api.context import ServiceContext, context_of
+from wheelyard.farm.api.context import RowId, ServiceContext, context_of
 from wheelyard.farm.api.schemas_campaigns import (
     CampaignOut,
     CampaignPlanOut,
@@ -29,7 +29,7 @@ def _control(context: ServiceContext) -> Orchestrator:
     return context.orchestrator
 
 
-def _out(context: ServiceContext, campaign_id: int) -> CampaignOut:
+def _out(context: ServiceContext, campaign_id: RowId) -> CampaignOut:
     with context.database.session() as session:
         campaign = campaign_records.get_campaign(session, campaign_id)
         builds = campaign_records.builds_of(session, [p.build_id for p in campaign.packages])
@@ -113,14 +113,14 @@ def list_campaigns(
 
 
 @router.get("/campaigns/{campaign_id}", responses={404: {}})
-def get_campaign(campaign_id: int, request: Request) -> CampaignOut:
+def get_campaign(campaign_id: RowId, request: Request) -> CampaignOut:
     """A campaign with each package's state (done, building, waiting-for-dependencies with the
     blocker, failed with its log, skipped with the reason), counts and the machine time left."""
     return _out(context_of(request), campaign_id)
 
 
 async def _signal(
-    request: Request, who: Authenticated, campaign_id: int, signal: str, argument: str | None
+    request: Request, who: Authenticated, campaign_id: RowId, signal: str, argument: str | None
 ) -> CampaignOut:
     require_admin(who)
     context = context_of(request)
@@ -131,13 +131,13 @@ async def _signal(
 
 
 @router.post("/campaigns/{campaign_id}/pause", status_code=202, responses={401: {}, 404: {}})
-async def pause_campaign(campaign_id: int, who: Authenticated, request: Request) -> CampaignOut:
+async def pause_campaign(campaign_id: RowId, who: Authenticated, request: Request) -> CampaignOut:
     """No package starts from now on; the ones building finish."""
     return await _signal(request, who, campaign_id, "pause", None)
 
 
 @router.post("/campaigns/{campaign_id}/resume", status_code=202, responses={401: {}, 404: {}})
-async def resume_campaign(campaign_id: int, who: Authenticated, request: Request) -> CampaignOut:
+async def resume_campaign(campaign_id: RowId, who: Authenticated, request: Request) -> CampaignOut:
     return await _signal(request, who, campaign_id, "resume", None)
 
 
@@ -145,7 +145,7 @@ async def resume_campaign(campaign_id: int, who: Authenticated, request: Request
     "/campaigns/{campaign_id}/retry", status_code=202, responses={401: {}, 404: {}, 422: {}}
 )
 async def retry_package(
-    campaign_id: int, body: Retry, who: Authenticated, request: Request
+    campaign_id: RowId, body: Retry, who: Authenticated, request: Request
 ) -> CampaignOut:
     """Rebuild a failed package again; the packages waiting for it go on once it is published."""
     require_admin(who)
@@ -157,7 +157,7 @@ async def retry_package(
 
 
 @router.post("/campaigns/{campaign_id}/cancel", status_code=202, responses={401: {}, 404: {}})
-async def cancel_campaign(campaign_id: int, who: Authenticated, request: Request) -> CampaignOut:
+async def cancel_campaign(campaign_id: RowId, who: Authenticated, request: Request) -> CampaignOut:
     """Cancel the campaign: running rebuilds are cancelled, nothing else starts."""
     require_admin(who)
     context = context_of(request)

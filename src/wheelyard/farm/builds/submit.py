@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.utils import InvalidName, canonicalize_name
+
 from wheelyard.errors import FarmForbiddenError, FarmRequestError, WheelyardError
 from wheelyard.farm.builds import records
 from wheelyard.farm.builds.source import SourceSpec, check_source, fetch_source, probe_git
@@ -66,6 +68,27 @@ def authorise_early(submission: Submission, principal: Principal) -> None:
         raise FarmForbiddenError(f"token {principal.name!r} may not build {submission.package}")
 
 
+MAX_NAME = 200
+"""The longest project name the farm takes (PyPI's names are far shorter; paths hold it)."""
+
+
+def check_project_name(name: str, where: str = "pyproject.toml") -> None:
+    """Refuse a project name that is not a valid one (PEP 508) or too long to be a path."""
+    shown = name if len(name) <= 60 else f"{name[:57]}..."
+    if len(name) > MAX_NAME:
+        raise FarmRequestError(
+            f"{where}: project name {shown!r} is {len(name)} characters long; the farm takes "
+            f"{MAX_NAME} at most"
+        )
+    try:
+        canonicalize_name(name, validate=True)
+    except InvalidName as exc:
+        raise FarmRequestError(
+            f"{where}: {shown!r} is not a valid project name",
+            hint="letters, digits, '.', '-' and '_', starting and ending with a letter or digit",
+        ) from exc
+
+
 def project_name(project_dir: Path) -> str | None:
     """``[project].name`` of the pyproject (to find the package's farm recipe before loading)."""
     try:
@@ -101,6 +124,8 @@ def stage(
         loaded = load_project(
             fetched.project_dir, submission.options, farm_recipe=recipe_path, host=host_platform()
         )
+        for unit in loaded.units:
+            check_project_name(unit.loaded.project_name, unit.loaded.pyproject.name)
         jobs = len(loaded.job_ids())
         if jobs == 0:
             raise FarmRequestError(

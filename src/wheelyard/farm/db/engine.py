@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from wheelyard.errors import FarmDatabaseError
+from wheelyard.farm.settings import private
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -113,6 +114,11 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         except FarmDatabaseError:
             engine.dispose()
             raise
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        for suffix in ("", "-wal", "-shm"):  # the database and SQLite's journal files
+            file = Path(f"{parsed.database}{suffix}")
+            if file.exists():
+                private(file, 0o077)
     else:
         try:
             with engine.connect():

@@ -94,7 +94,7 @@ async def run_farm(
 ) -> None:
     """Run the farm until ``stop`` is set."""
     settings = options.settings
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare()
     if port_open(options.host, options.port):
         raise FarmError(
             f"port {options.port} on {options.host} is already in use",

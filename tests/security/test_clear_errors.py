@@ -1,0 +1,73 @@
+"""Bad input answers with a clear refusal (4xx, or an exit status and a message), never a
+traceback or an HTTP 500."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+from test_farm_api import Farm, _git_repo, farm
+
+__all__ = ["farm"]  # the fixture
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/builds/{2**64}",
+        f"/api/builds/{2**64}/jobs",
+        "/api/builds/0",
+        f"/build/{2**70}",
+        f"/api/campaigns/{2**64}",
+    ],
+)
+def test_an_id_beyond_the_database_is_a_422_not_a_500(farm: Farm, path: str) -> None:
+    response = farm.client.get(path)
+    assert response.status_code == 422, response.text
+    assert "Traceback" not in response.text
+
+
+def test_a_project_name_of_7000_characters_is_refused_with_its_file(
+    farm: Farm, tmp_path: Path
+) -> None:
+    project = tmp_path / "long"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        f'[project]\nname = "{"a" * 7000}"\nversion = "1.0"\n'
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    url = _git_repo(farm, tmp_path, project)
+    response = farm.client.post("/api/builds", json={"git": {"url": url}}, headers=farm.admin)
+    assert 400 <= response.status_code < 500, response.text
+    assert "Traceback" not in response.text
+    assert farm.orchestrator.started == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("farm", "status", "1", "--url", "not a url"),
+        ("farm", "status", "1", "--url", "ftp://example.org"),
+    ],
+)
+def test_a_farm_url_that_is_not_one_is_a_clear_error(
+    cli: Callable[..., object], args: tuple[str, ...]
+) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2, result  # type: ignore[attr-defined]
+    assert "is not a farm URL" in result.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in result.stderr  # type: ignore[attr-defined]
+
+
+def test_an_output_file_that_cannot_be_written_is_a_clear_error(
+    cli: Callable[..., object], tmp_path: Path
+) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file, not a folder")
+    result = cli("config", "schema", "-o", str(blocked / "schema.json"))
+    assert result.exit_code == 2, result  # type: ignore[attr-defined]
+    assert f"cannot write {blocked / 'schema.json'}" in result.stderr  # type: ignore[attr-defined]
