@@ -12,6 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
 from test_farm_api import Farm, _git_repo, farm
 
+from wheelyard.farm.builds import records
+
 __all__ = ["farm"]  # the fixture
 
 
@@ -71,3 +73,27 @@ def test_an_output_file_that_cannot_be_written_is_a_clear_error(
     result = cli("config", "schema", "-o", str(blocked / "schema.json"))
     assert result.exit_code == 2, result  # type: ignore[attr-defined]
     assert f"cannot write {blocked / 'schema.json'}" in result.stderr  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "message"),
+    [
+        ('[tool.wheelyard]\nvariant = ["cpu"]\npython = 3\n', 422, "variant"),
+        ("python = [", 422, "not valid TOML"),
+        ("# padding\n" * 10_000, 413, "limit"),
+        (b"\xff\xfe", 422, "not UTF-8"),
+    ],
+)
+def test_a_recipe_that_would_break_later_submissions_is_not_stored(
+    farm: Farm, content: str | bytes, status: int, message: str
+) -> None:
+    response = farm.client.put(
+        "/api/packages/hello-c/recipe",
+        content=content,
+        headers={**farm.hello, "Content-Type": "text/plain"},
+    )
+    assert response.status_code == status, response.text
+    assert message in response.text
+    with farm.database.session() as session:
+        package = records.package_named(session, "hello-c")
+        assert package is None or records.latest_recipe(session, package) is None

@@ -287,3 +287,40 @@ def load_recipe(
         sources=dict(sources),
         cibuildwheel=cibw,
     )
+
+
+MAX_FARM_RECIPE_BYTES = 64 * 1024
+"""The largest farm-side recipe a farm stores (real ones are a few hundred bytes)."""
+
+
+def check_farm_recipe(text: str, *, source: str = "farm recipe") -> None:
+    """Refuse a farm-side recipe that is too large, not TOML, or not valid recipe keys: what
+    would otherwise fail every later submission of the package. All problems at once."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_FARM_RECIPE_BYTES:
+        raise ConfigError(
+            [
+                Problem(
+                    source=source,
+                    key="",
+                    message=f"{size} bytes; a farm recipe may have {MAX_FARM_RECIPE_BYTES}",
+                )
+            ]
+        )
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            [Problem(source=source, key="", message=f"not valid TOML: {exc}")],
+            hint="fix the syntax; https://toml.io describes the format",
+        ) from exc
+    table = document.get("tool", {}).get("wheelyard", document)
+    if not isinstance(table, dict):
+        raise ConfigError([Problem(source=source, key="tool.wheelyard", message="not a table")])
+    try:
+        Recipe.model_validate(table)
+    except ValidationError as exc:
+        raise ConfigError(
+            problems_from(exc, model=Recipe, source_of=lambda _key: source),
+            hint="`wheelyard config schema` prints every key and its type",
+        ) from exc

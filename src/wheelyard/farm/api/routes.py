@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import tomllib
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from packaging.utils import canonicalize_name
 
+from wheelyard.config.load import MAX_FARM_RECIPE_BYTES, check_farm_recipe
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import FarmNotFoundError, FarmRequestError
 from wheelyard.farm.api import schemas
@@ -288,21 +288,27 @@ def list_packages(request: Request) -> list[schemas.PackageOut]:
         return out
 
 
-@router.put("/packages/{name}/recipe", responses={401: {}, 403: {}, 422: {}})
-def set_recipe(
-    name: str,
-    who: Authenticated,
-    request: Request,
-    content: Annotated[
-        str, Body(media_type="text/plain", description="TOML: [tool.wheelyard] keys")
-    ],
-) -> dict[str, str]:
-    """Store the package's farm-side recipe (layered over its own ``[tool.wheelyard]``)."""
+@router.put(
+    "/packages/{name}/recipe",
+    responses={401: {}, 403: {}, 413: {}, 422: {}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "TOML: [tool.wheelyard] keys",
+        }
+    },
+)
+async def set_recipe(name: str, who: Authenticated, request: Request) -> dict[str, str]:
+    """Store the package's farm-side recipe (layered over its own ``[tool.wheelyard]``);
+    size-limited and checked against the recipe's schema before it is stored."""
     require_package(who, name)
+    data = await _read_limited(request, MAX_FARM_RECIPE_BYTES)
     try:
-        tomllib.loads(content)
-    except tomllib.TOMLDecodeError as exc:
-        raise FarmRequestError(f"the recipe is not valid TOML: {exc}") from exc
+        content = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FarmRequestError(f"the recipe of {name} is not UTF-8 text") from exc
+    check_farm_recipe(content, source=f"recipe of {name}")
     with context_of(request).database.session() as session:
         recipe = records.set_recipe(session, name, content)
         return {"package": str(canonicalize_name(name)), "sha256": recipe.sha256}
