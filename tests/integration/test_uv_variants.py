@@ -2,8 +2,10 @@
 PEP 825 index: a release with cpu (null), cu126, cu128 and cu130 wheels is published with
 `wheelyard publish`, served over HTTP on loopback, and installed by uv on machines whose NVIDIA
 driver and GPU are forced through uv's built-in provider. For each machine, the variant label
-of the installed wheel is asserted, `wheelyard install --dry-run` must choose the same one, and
-classic pip (no variant support) gets the non-variant fallback.
+of the installed wheel is asserted, `wheelyard install --dry-run` must choose the same one,
+`wheelyard install` (which has uv resolve the variant) must install the same one, and
+classic pip (no variant support) gets the non-variant fallback. Every scenario runs against
+the index as a static folder and as the farm's HTTP service serves it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import pytest
 from uv import find_uv_bin
 
+from farm_service import served_farm
 from http_folder import served_folder
 from pip_client import pip_fetch
 from variant_wheelhouse import VERSION, make_wheelhouse, write_platform
@@ -35,18 +38,23 @@ SCENARIOS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["folder", "farm"], ids=["static-folder", "farm-index"])
+def served(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """The published index, served as a static folder and by the farm's HTTP service."""
     root = tmp_path_factory.mktemp("uv-variants")
     house = make_wheelhouse(root / "wheelhouse", variants=VARIANTS, pythons=["cp311"])
+    index = root / "farm" / "index" if request.param == "farm" else root / "index"
     published = subprocess.run(
-        [sys.executable, "-m", "wheelyard", "publish", str(house), "--to", str(root / "index")],
+        [sys.executable, "-m", "wheelyard", "publish", str(house), "--to", str(index)],
         capture_output=True,
         text=True,
         check=False,
     )
     assert published.returncode == 0, published.stdout + published.stderr
-    with served_folder(root / "index") as url:
+    serve = served_farm(root / "farm") if request.param == "farm" else served_folder(index)
+    with serve as url:
         yield url
 
 
@@ -118,6 +126,19 @@ def test_uv_installs_the_variant_the_machine_should_get_and_wheelyard_agrees(
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert f"-{expected}.whl" in result.stdout.split("chosen:", 1)[1].split("\n", 1)[0]
+
+    # `wheelyard install` itself: uv's variant resolution installs, told the same machine, and
+    # wheelyard checks that uv installed what it chose.
+    own = tmp_path / "own"
+    run([uv, "venv", "--quiet", "--python", sys.executable, str(own)], clean_env())
+    output = run(
+        [sys.executable, "-m", "wheelyard", "install", "cuda-kernels", "--pre",
+         "--index-url", f"{served}/simple/", "--python", str(own / "bin" / "python"),
+         "--platform-file", str(platform)],
+        clean_env(),
+    )  # fmt: skip
+    assert "by uv's variant resolution, which chose the same" in output
+    assert installed_label(own / "bin" / "python") == expected
 
 
 def test_classic_pip_gets_the_non_variant_fallback(served: str, tmp_path: Path) -> None:

@@ -362,3 +362,20 @@ def test_fetch_project_reads_json_beside_html(index: Path) -> None:
     page = fetch_project(str(index / "simple"), "Cuda_Kernels")
     assert page.format == "json"
     assert page.name == "cuda-kernels"
+
+
+def test_uv_is_told_the_machine_wheelyard_judged() -> None:
+    from wheelyard.select.install import uv_variant_environment
+
+    gpu = PlatformFacts(
+        cuda_driver_version="12.8",
+        nvidia_gpus=(NvidiaGpu(name="H100", compute_capability="9.0"),),
+    )
+    base = {"PATH": "/bin", "NV_VARIANT_PROVIDER_FORCE_SM_ARCH": "7.0"}
+    assert uv_variant_environment(gpu, base) == {
+        "PATH": "/bin",
+        "NV_VARIANT_PROVIDER_FORCE_CUDA_DRIVER_VERSION": "12.8",
+        "NV_VARIANT_PROVIDER_FORCE_SM_ARCH": "9.0",
+    }
+    # No NVIDIA driver: nothing forced, and no stale forcing from the caller's environment.
+    assert uv_variant_environment(PlatformFacts(), base) == {"PATH": "/bin"}

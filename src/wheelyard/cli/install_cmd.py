@@ -13,7 +13,7 @@ from rich.table import Table
 
 from wheelyard.cli.detect_cmd import PlatformFileOpt, detected
 from wheelyard.cli.output import console, err_console, print_json
-from wheelyard.select.install import Choice, choose, install, target_for
+from wheelyard.select.install import Choice, choose, install, install_with_uv_variants, target_for
 
 
 def _explain(choice: Choice) -> Table:
@@ -84,6 +84,20 @@ def install_command(
                 err_console.print(f"[yellow]note:[/] {escape(text)}")
     if dry_run:
         return
-    install(choices, index_url=index_url, target=target, use_pip=use_pip)
+    if not use_pip and index_url.startswith(("http://", "https://")):
+        # uv resolves the variant itself (PEP 825), told the machine wheelyard judged.
+        install_with_uv_variants(
+            choices,
+            packages,
+            index_url=index_url,
+            target=target,
+            facts=facts,
+            pre=pre,
+            environ=os.environ,
+        )
+        how = "by uv's variant resolution, which chose the same"
+    else:
+        install(choices, index_url=index_url, target=target, use_pip=use_pip)
+        how = "as chosen"
     if not as_json:
-        console.print(f"installed into {escape(target.python)}")
+        console.print(f"installed into {escape(target.python)} {how}")

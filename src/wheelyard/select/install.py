@@ -15,7 +15,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -300,3 +300,71 @@ def install(
         else:
             argv = [target.python, "-m", "pip", "install", "--index-url", base, *paths]
         return proc.run(argv, timeout=INSTALL_TIMEOUT)
+
+
+UV_VARIANT_FLAG = ("--preview-features", "wheel-variants")
+"""uv's wheel-variant support (PEP 825), which reads the index's ``variants.json`` and asks its
+built-in providers (NVIDIA: driver and GPU) what this machine supports."""
+NVIDIA_FORCE = (
+    "NV_VARIANT_PROVIDER_FORCE_CUDA_DRIVER_VERSION",
+    "NV_VARIANT_PROVIDER_FORCE_SM_ARCH",
+)
+"""What uv's NVIDIA provider takes instead of asking the driver: wheelyard hands it the machine
+it detected (or was described), so both judge the same machine."""
+LABEL_SCRIPT = (
+    "import json, sys; from importlib import metadata; "
+    "d = metadata.distribution(sys.argv[1]); t = d.read_text('variant.json'); "
+    "print(json.dumps(sorted(json.loads(t)['variants']) if t else None))"
+)
+
+
+def uv_variant_environment(facts: PlatformFacts, base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` with uv's NVIDIA provider told the driver and GPU of ``facts``, if any."""
+    env = {k: v for k, v in base.items() if k not in NVIDIA_FORCE}
+    if facts.cuda_driver_version is not None:
+        env[NVIDIA_FORCE[0]] = facts.cuda_driver_version
+        if facts.nvidia_gpus:
+            env[NVIDIA_FORCE[1]] = facts.nvidia_gpus[0].compute_capability
+    return env
+
+
+def installed_label(target: Target, project: str) -> str | None:
+    """The variant label of ``project`` as installed into ``target`` (None: a non-variant wheel)."""
+    result = proc.run([target.python, "-c", LABEL_SCRIPT, project], timeout=60)
+    labels = json.loads(result.output.strip().splitlines()[-1])
+    return None if not labels else str(labels[0])
+
+
+def install_with_uv_variants(
+    choices: Sequence[Choice],
+    requirements: Sequence[str],
+    *,
+    index_url: str,
+    target: Target,
+    facts: PlatformFacts,
+    pre: bool,
+    environ: Mapping[str, str],
+) -> proc.Completed:
+    """Install ``requirements`` by uv's own variant resolution, then check that uv installed
+    what wheelyard chose (and explained); a difference is an error naming both."""
+    command = _installer()
+    if not command:
+        raise SelectError("uv is not installed", hint="install uv, or pass --pip")
+    argv = [*command, *UV_VARIANT_FLAG, "--python", target.python, "--index-url", index_url]
+    argv += ["--prerelease", "allow"] if pre else []
+    completed = proc.run(
+        [*argv, *requirements],
+        env=uv_variant_environment(facts, environ),
+        timeout=INSTALL_TIMEOUT,
+    )
+    for choice in choices:
+        got = installed_label(target, choice.project)
+        wanted = choice.chosen.label
+        if got != wanted and {got, wanted} != {None, "null"}:
+            raise SelectError(
+                f"uv installed {choice.project} variant {got or 'non-variant'}, where wheelyard "
+                f"chose {wanted or 'the non-variant wheel'} ({choice.reason})",
+                hint="the two judge this machine differently: `wheelyard detect` shows what "
+                "wheelyard sees; --pip installs wheelyard's choice",
+            )
+    return completed
