@@ -23,6 +23,10 @@ class ServiceContext:
     database: Database
     orchestrator: Orchestrator
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
+    follow_limit: int = 64
+    """How many ``log?follow=true`` streams may be open at once (more: HTTP 429)."""
+    follow_seconds: float = 6 * 3600.0
+    """How long one follow stream may stay open; it then ends with a line saying so."""
 
 
 def context_of(request: Request) -> ServiceContext:

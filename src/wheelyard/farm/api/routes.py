@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -237,22 +238,41 @@ async def job_log(
     relative, finished = await run_in_threadpool(_log_state, context, build_id, job_id)
     if _log_file(context, relative) is None and (finished or not follow):
         raise FarmNotFoundError(f"job {job_id} of build {build_id} has no log yet")
+    following = follow and not finished
+    state = request.app.state
+    if following:
+        if getattr(state, "log_followers", 0) >= context.follow_limit:
+            raise HTTPException(
+                429, f"{context.follow_limit} logs are followed already; try again later"
+            )
+        state.log_followers = getattr(state, "log_followers", 0) + 1
 
     async def lines() -> AsyncIterator[bytes]:
         position = 0
         done = finished
-        while True:
-            name = _log_file(context, relative)
-            if name is not None:
-                with open(name, "rb") as fh:  # noqa: PTH123 - a plain seekable file
-                    fh.seek(position)
-                    while chunk := fh.read(CHUNK):
-                        position += len(chunk)
-                        yield chunk
-            if not follow or done or await request.is_disconnected():
-                return
-            await asyncio.sleep(LOG_POLL)
-            _, done = await run_in_threadpool(_log_state, context, build_id, job_id)
+        deadline = time.monotonic() + context.follow_seconds
+        try:
+            while True:
+                name = _log_file(context, relative)
+                if name is not None:
+                    with open(name, "rb") as fh:  # noqa: PTH123 - a plain seekable file
+                        fh.seek(position)
+                        while chunk := fh.read(CHUNK):
+                            position += len(chunk)
+                            yield chunk
+                if not follow or done or await request.is_disconnected():
+                    return
+                if time.monotonic() > deadline:
+                    yield (
+                        f"\n[following stopped after {context.follow_seconds:.0f} s; "
+                        "ask again to go on]\n"
+                    ).encode()
+                    return
+                await asyncio.sleep(LOG_POLL)
+                _, done = await run_in_threadpool(_log_state, context, build_id, job_id)
+        finally:
+            if following:
+                state.log_followers -= 1
 
     return StreamingResponse(lines(), media_type="text/plain; charset=utf-8")
 
