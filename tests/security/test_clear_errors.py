@@ -97,3 +97,25 @@ def test_a_recipe_that_would_break_later_submissions_is_not_stored(
     with farm.database.session() as session:
         package = records.package_named(session, "hello-c")
         assert package is None or records.latest_recipe(session, package) is None
+
+
+def test_plan_reports_every_bad_value_of_a_project_at_once(
+    cli: Callable[..., object], tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "bad name!"\nversion = "not-a-version"\nrequires-python = ">=3.x"\n'
+        '[tool.wheelyard]\ntorch = ">=2.x,,"\nplatforms = ["linux-x86_64", "windows-x86", "solaris"]\n'
+    )
+    result = cli("plan", str(tmp_path))
+    stderr = result.stderr  # type: ignore[attr-defined]
+    assert result.exit_code == 2, stderr  # type: ignore[attr-defined]
+    assert "(5 problems)" in stderr
+    for part in (
+        "'windows-x86'",
+        "'solaris'",
+        "torch: '>=2.x,,' is not a version specifier",
+        "name: 'bad name!' is not a valid project name",
+        "version: 'not-a-version' is not a version",
+        "requires-python: '>=3.x' is not a version specifier",
+    ):
+        assert part in stderr

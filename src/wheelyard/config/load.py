@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 from pydantic import ValidationError
 
 from wheelyard.config.model import RECIPE_KEYS, Recipe
@@ -265,6 +268,7 @@ def load_recipe(
             problems.extend(
                 problems_from(exc, model=Recipe, source_of=lambda k: _lookup_source(sources, k))
             )
+    problems += _project_problems(project, pyproject)
     if problems or recipe is None:
         raise ConfigError(
             problems, hint="fix the keys above; `wheelyard config schema` shows every key"
@@ -287,6 +291,55 @@ def load_recipe(
         sources=dict(sources),
         cibuildwheel=cibw,
     )
+
+
+def _project_problems(project: object, pyproject: Path) -> list[Problem]:
+    """``[project]`` values wheelyard builds with: a valid name (PEP 508), a valid version
+    (PEP 440), a valid ``requires-python`` specifier. Dynamic ones are read later, from the
+    backend."""
+    if not isinstance(project, dict):
+        return []
+    source = f"{pyproject} [project]"
+    problems = []
+    name, version = project.get("name"), project.get("version")
+    requires = project.get("requires-python")
+    if name is not None:
+        try:
+            canonicalize_name(str(name), validate=True)
+        except InvalidName:
+            problems.append(
+                Problem(
+                    source=source,
+                    key="name",
+                    message=f"{str(name)[:80]!r} is not a valid project name",
+                    hint="letters, digits, '.', '-', '_'; a letter or digit at both ends",
+                )
+            )
+    if version is not None:
+        try:
+            Version(str(version))
+        except InvalidVersion:
+            problems.append(
+                Problem(
+                    source=source,
+                    key="version",
+                    message=f"{str(version)[:80]!r} is not a version (PEP 440)",
+                    hint="e.g. 1.2.0, 1.2.0rc1, 1.2.0.dev20261205",
+                )
+            )
+    if requires is not None:
+        try:
+            SpecifierSet(str(requires))
+        except InvalidSpecifier:
+            problems.append(
+                Problem(
+                    source=source,
+                    key="requires-python",
+                    message=f"{str(requires)[:80]!r} is not a version specifier",
+                    hint="e.g. >=3.10",
+                )
+            )
+    return problems
 
 
 MAX_FARM_RECIPE_BYTES = 64 * 1024

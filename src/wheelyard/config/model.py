@@ -167,13 +167,21 @@ class Recipe(FileModel):
     def _platform_names(cls, value: object) -> object:
         known = [p.value for p in Platform] + [NATIVE_PLATFORM]
         if isinstance(value, list):
-            for item in value:
-                if isinstance(item, str) and item not in known:
+            unknown = [i for i in value if isinstance(i, str) and i not in known]
+            if len(unknown) == 1:
+                hint = did_you_mean(unknown[0], known)
+                raise ValueError(
+                    f"unknown platform {unknown[0]!r}"
+                    + (f", {hint}" if hint else f"; known: {', '.join(known)}")
+                )
+            if unknown:  # every one at once, each with its closest name
+                described = []
+                for item in unknown:
                     hint = did_you_mean(item, known)
-                    raise ValueError(
-                        f"unknown platform {item!r}"
-                        + (f", {hint}" if hint else f"; known: {', '.join(known)}")
-                    )
+                    described.append(f"{item!r}" + (f" ({hint})" if hint else ""))
+                raise ValueError(
+                    f"unknown platforms {', '.join(described)}; known: {', '.join(known)}"
+                )
         return value
 
     @field_validator("consolidation", mode="before")
