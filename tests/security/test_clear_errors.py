@@ -119,3 +119,22 @@ def test_plan_reports_every_bad_value_of_a_project_at_once(
         "requires-python: '>=3.x' is not a version specifier",
     ):
         assert part in stderr
+
+
+def test_a_refused_submission_names_the_submitted_source_not_the_farms_folders(
+    farm: Farm, tmp_path: Path
+) -> None:
+    project = tmp_path / "broken"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "broken"\nversion = "1.0"\n[tool.wheelyard]\nchannel = "weekly"\n'
+    )
+    url = _git_repo(farm, tmp_path, project)
+    response = farm.client.post(
+        "/api/builds", json={"git": {"url": url, "ref": "main"}}, headers=farm.admin
+    )
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert f"{url}@main: pyproject.toml [tool.wheelyard]: channel" in detail
+    assert "staging" not in response.text
+    assert str(farm.settings.data_dir) not in response.text

@@ -134,15 +134,38 @@ def stage(
             )
         if recipe_path is not None:
             recipe_path.unlink()
-    except WheelyardError:
+    except WheelyardError as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise
+        blamed = _blamed_on_the_source(exc, staging, submission.source)
+        if blamed is exc:
+            raise
+        raise blamed from exc
     return Staged(
         folder=staging,
         name=loaded.name,
         jobs=jobs,
         packages=tuple(unit.loaded.project_name for unit in loaded.units),
     )
+
+
+def _blamed_on_the_source(exc: WheelyardError, staging: Path, source: SourceSpec) -> WheelyardError:
+    """The error as the submitter can act on it: paths inside the farm's staging folder become
+    the submitted source's own (``<source>: pyproject.toml``); the farm recipe is named so."""
+    where = source.location + (f"@{source.ref}" if source.ref else "")
+    inside = str(staging.resolve())
+    text = exc.message + ("\n" + exc.hint if exc.hint else "")
+    if inside not in text and str(staging) not in text:
+        return exc
+
+    def relocate(value: str) -> str:
+        for prefix in (inside, str(staging)):
+            value = value.replace(f"{prefix}/farm-recipe.toml", "the package's farm recipe")
+            for folder in ("checkout", "sdist", "source"):
+                value = value.replace(f"{prefix}/{folder}/", f"{where}: ")
+            value = value.replace(f"{prefix}/", f"{where}: ")
+        return value
+
+    return FarmRequestError(relocate(exc.message), hint=relocate(exc.hint) if exc.hint else None)
 
 
 def discard(staged: Staged) -> None:
