@@ -19,7 +19,7 @@ from wheelyard.config.load import LoadedRecipe
 from wheelyard.errors import VerifyError, WheelError
 from wheelyard.record import BuildRecord
 from wheelyard.verify.imports import import_all, wheel_modules
-from wheelyard.verify.install import install
+from wheelyard.verify.install import forget, install
 from wheelyard.verify.interpreters import host_platforms, select_targets
 from wheelyard.verify.options import VerifyOptions, with_recipe
 from wheelyard.verify.platform_tag import check_platform
@@ -178,6 +178,8 @@ def _per_interpreter(
                             extra_env=options.smoke_environment,
                         )
                     )
+    if Check.INSTALL in options.checks and targets.interpreters:
+        forget(archive.name.name, options)
     return results
 
 

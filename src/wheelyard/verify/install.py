@@ -235,3 +235,14 @@ def install(
         ),
         environment,
     )
+
+
+def forget(project: str, options: VerifyOptions) -> None:
+    """Remove what installing the wheel under test left in uv's cache (its unpacked files): a
+    verification keeps nothing of the wheel it checked; dependencies stay cached."""
+    proc.run(
+        [str(uv_executable(options)), "cache", "clean", project],
+        env=clean_environment(options),
+        timeout=options.install_timeout,
+        check=False,
+    )
