@@ -202,6 +202,7 @@ def run_job(
                 interrupted=True,
             )
         finally:
+            config.unlink(missing_ok=True)  # the staging folder must be left empty
             for container in engine.containers_with_label(f"{JOB_LABEL}={run_id}"):
                 engine.remove_container(container.id)
 
