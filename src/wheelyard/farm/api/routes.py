@@ -69,7 +69,7 @@ async def _accept(
     await start(database, context.orchestrator, request)
     with database.session() as session:
         return schemas.Accepted(
-            build=schemas.BuildOut.of(records.get_build(session, request.build_id))
+            build=schemas.BuildOut.model_validate(records.get_build(session, request.build_id))
         )
 
 
@@ -162,7 +162,7 @@ def list_builds(
 ) -> list[schemas.BuildOut]:
     with context_of(request).database.session() as session:
         builds = records.list_builds(session, package=package, limit=limit, offset=offset)
-        return [schemas.BuildOut.of(b) for b in builds]
+        return [schemas.BuildOut.model_validate(b) for b in builds]
 
 
 @router.get("/builds/{build_id}", responses={404: {}})
@@ -171,7 +171,7 @@ async def get_build(build_id: RowId, request: Request) -> schemas.BuildDetail:
 
     def read() -> schemas.BuildDetail:
         with context.database.session() as session:
-            return schemas.BuildDetail.of(records.get_build(session, build_id))
+            return schemas.BuildDetail.model_validate(records.get_build(session, build_id))
 
     detail = await run_in_threadpool(read)
     if not BuildState(detail.state).finished:
@@ -182,7 +182,9 @@ async def get_build(build_id: RowId, request: Request) -> schemas.BuildDetail:
 @router.get("/builds/{build_id}/jobs", responses={404: {}})
 def list_jobs(build_id: RowId, request: Request) -> list[schemas.JobOut]:
     with context_of(request).database.session() as session:
-        return [schemas.JobOut.of(job) for job in records.get_build(session, build_id).jobs]
+        return [
+            schemas.JobOut.model_validate(job) for job in records.get_build(session, build_id).jobs
+        ]
 
 
 @router.post(
@@ -198,7 +200,7 @@ async def cancel_build(build_id: RowId, who: Authenticated, request: Request) ->
             raise HTTPException(409, f"build {build_id} is already {build.state}")
     await context.orchestrator.cancel_build(build_id)
     with context.database.session() as session:
-        return schemas.BuildOut.of(records.get_build(session, build_id))
+        return schemas.BuildOut.model_validate(records.get_build(session, build_id))
 
 
 def _log_state(context: ServiceContext, build_id: RowId, job_id: str) -> tuple[str | None, bool]:
@@ -285,7 +287,7 @@ def list_wheels(
 ) -> list[schemas.WheelOut]:
     with context_of(request).database.session() as session:
         return [
-            schemas.WheelOut.of(w)
+            schemas.WheelOut.model_validate(w)
             for w in records.list_wheels(session, package=package, limit=limit)
         ]
 
@@ -386,7 +388,7 @@ def new_token(
         issued = create_token(session, name=body.name, package=body.package, admin=body.admin)
         rows = {t.id: t for t in list_tokens(session)}
         return schemas.TokenCreated(
-            **schemas.TokenOut.of(rows[issued.id]).model_dump(), token=issued.secret
+            **schemas.TokenOut.model_validate(rows[issued.id]).model_dump(), token=issued.secret
         )
 
 
@@ -394,7 +396,7 @@ def new_token(
 def get_tokens(who: Authenticated, request: Request) -> list[schemas.TokenOut]:
     require_admin(who)
     with context_of(request).database.session() as session:
-        return [schemas.TokenOut.of(t) for t in list_tokens(session)]
+        return [schemas.TokenOut.model_validate(t) for t in list_tokens(session)]
 
 
 @router.delete("/tokens/{token_id}", responses={401: {}, 403: {}, 404: {}})
@@ -402,7 +404,7 @@ def delete_token(token_id: RowId, who: Authenticated, request: Request) -> schem
     """Revoke a token: it is refused from now on."""
     require_admin(who)
     with context_of(request).database.session() as session:
-        return schemas.TokenOut.of(revoke_token(session, token_id))
+        return schemas.TokenOut.model_validate(revoke_token(session, token_id))
 
 
 @router.get("/health")

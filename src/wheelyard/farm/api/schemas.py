@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
 
 from wheelyard.config.vocab import Channel
-from wheelyard.farm.db.models import ApiToken, Build, BuildJob, Wheel, WorkerSeen
+from wheelyard.farm.db.models import WorkerSeen
 
 _STRICT = ConfigDict(extra="forbid")
+_FROM_ROWS = ConfigDict(from_attributes=True, populate_by_name=True)
+"""Response bodies read from database rows by pydantic, not field by field."""
 
 
 class GitSource(BaseModel):
@@ -42,6 +44,11 @@ class BuildSubmission(BaseModel):
 
 
 class JobOut(BaseModel):
+    """A job as the API shows it, read from its row (``from_attributes``)."""
+
+    model_config = _FROM_ROWS
+    build_id: int = Field(exclude=True)
+    log_path: str | None = Field(default=None, exclude=True)
     job_id: str
     platform: str
     variant: str
@@ -58,34 +65,21 @@ class JobOut(BaseModel):
     seconds: float | None
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
-    log_url: str | None
 
-    @classmethod
-    def of(cls, job: BuildJob) -> JobOut:
-        return cls(
-            job_id=job.job_id,
-            platform=job.platform,
-            variant=job.variant,
-            pythons=list(job.pythons),
-            build_queue=job.build_queue,
-            test_queue=job.test_queue,
-            gpu_test=job.gpu_test,
-            state=job.state,
-            smoke=job.smoke,
-            message=job.message,
-            attempts=job.attempts,
-            worker=job.worker,
-            pythons_state=dict(job.pythons_state),
-            seconds=job.seconds,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            log_url=f"/api/builds/{job.build_id}/jobs/{job.job_id}/log" if job.log_path else None,
-        )
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def log_url(self) -> str | None:
+        if self.log_path is None:
+            return None
+        return f"/api/builds/{self.build_id}/jobs/{self.job_id}/log"
 
 
 class WheelOut(BaseModel):
+    """A built wheel as the API shows it, read from its row (``from_attributes``)."""
+
+    model_config = _FROM_ROWS
     build_id: int
-    package: str
+    package: str = Field(validation_alias=AliasChoices("package_name", "package"))
     filename: str
     sha256: str
     size: int
@@ -96,26 +90,13 @@ class WheelOut(BaseModel):
     published: list[str]
     built_against: dict[str, Any] | None = None
 
-    @classmethod
-    def of(cls, wheel: Wheel) -> WheelOut:
-        return cls(
-            build_id=wheel.build_id,
-            package=wheel.build.package.name,
-            filename=wheel.filename,
-            sha256=wheel.sha256,
-            size=wheel.size,
-            python=wheel.python,
-            tags=list(wheel.tags),
-            variant=wheel.variant,
-            verification=wheel.verification,
-            published=list(wheel.published),
-            built_against=wheel.built_against,
-        )
-
 
 class BuildOut(BaseModel):
+    """A build as the API shows it, read from its row (``from_attributes``)."""
+
+    model_config = _FROM_ROWS
     id: int
-    package: str
+    package: str = Field(validation_alias=AliasChoices("package_name", "package"))
     state: str
     message: str | None
     version: str | None
@@ -128,27 +109,11 @@ class BuildOut(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     jobs: list[JobOut]
-    url: str
 
-    @classmethod
-    def of(cls, build: Build) -> BuildOut:
-        return cls(
-            id=build.id,
-            package=build.package.name,
-            state=build.state,
-            message=build.message,
-            version=build.version,
-            channel=build.channel,
-            source_kind=build.source_kind,
-            source=build.source,
-            ref=build.ref,
-            options=dict(build.options),
-            created_at=build.created_at,
-            started_at=build.started_at,
-            finished_at=build.finished_at,
-            jobs=[JobOut.of(job) for job in build.jobs],
-            url=f"/api/builds/{build.id}",
-        )
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def url(self) -> str:
+        return f"/api/builds/{self.id}"
 
 
 class BuildDetail(BuildOut):
@@ -158,16 +123,6 @@ class BuildDetail(BuildOut):
     waiting: list[str] = []
     """While the build runs: what it waits on (each pending step, its worker or queue, its
     attempt and how the attempt before ended)."""
-
-    @classmethod
-    def of(cls, build: Build) -> BuildDetail:
-        base = BuildOut.of(build).model_dump()
-        return cls(
-            **base,
-            wheels=[WheelOut.of(w) for w in build.wheels],
-            cost=build.cost,
-            plan=build.plan,
-        )
 
 
 class PackageOut(BaseModel):
@@ -208,6 +163,7 @@ class TokenRequest(BaseModel):
 
 
 class TokenOut(BaseModel):
+    model_config = _FROM_ROWS
     id: int
     name: str
     prefix: str
@@ -216,19 +172,6 @@ class TokenOut(BaseModel):
     created_at: dt.datetime
     revoked_at: dt.datetime | None
     last_used_at: dt.datetime | None
-
-    @classmethod
-    def of(cls, token: ApiToken) -> TokenOut:
-        return cls(
-            id=token.id,
-            name=token.name,
-            prefix=token.prefix,
-            package=token.package,
-            admin=token.admin,
-            created_at=token.created_at,
-            revoked_at=token.revoked_at,
-            last_used_at=token.last_used_at,
-        )
 
 
 class TokenCreated(TokenOut):

@@ -127,6 +127,11 @@ class Build(Base):
     finished_at: Mapped[dt.datetime | None]
 
     package: Mapped[Package] = relationship(back_populates="builds")
+
+    @property
+    def package_name(self) -> str:
+        return self.package.name
+
     jobs: Mapped[list[BuildJob]] = relationship(
         back_populates="build", order_by="BuildJob.id", cascade="all, delete-orphan"
     )
@@ -192,6 +197,10 @@ class Wheel(Base):
     dependency versions (ABI-carrying ones apart), the shared libraries it needs."""
 
     build: Mapped[Build] = relationship(back_populates="wheels")
+
+    @property
+    def package_name(self) -> str:
+        return self.build.package.name
 
 
 class WorkerSeen(Base):
