@@ -7,10 +7,12 @@ same steps done by hand with ``python -m venv`` + pip, measured side by side in 
 
 Three ways, interleaved round by round so that machine noise hits them alike:
 
-- ``gate``: ``verify_wheel`` with the install, imports and smoke checks (what the build gate
-  pays per wheel and interpreter);
+- ``gate``: ``verify_wheel`` with the install, imports and smoke checks, package code run on
+  this machine (what the gate paid per wheel and interpreter before its sandbox);
+- ``sandbox``: the same, imports and smoke test in the verification sandbox (a container of
+  the cpu builder image: what the build gate and the farm pay now);
 - ``cli``: the whole ``wheelyard verify`` command on the wheel (every check, structure and
-  auditwheel included, plus the CLI's start-up);
+  auditwheel included, the sandbox, plus the CLI's start-up);
 - ``venv+pip``: ``python -m venv``, ``pip install --no-index`` the wheel, import its modules in
   a fresh interpreter, run the smoke test.
 
@@ -27,10 +29,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from wheelyard import proc
+from wheelyard.builder.engine import detect_engine
+from wheelyard.catalog import load_catalog
 from wheelyard.config import load_recipe
+from wheelyard.pipeline import verification_sandbox
 from wheelyard.verify import Check, VerifyOptions, discover_interpreters, verify_wheel, with_recipe
 from wheelyard.verify.imports import wheel_modules
 from wheelyard.wheel.inspect import inspect_archive
@@ -110,8 +116,16 @@ def main() -> int:
         wheelyard = [sys.executable, "-m", "wheelyard", "verify", str(wheel)]
         cli_argv = [*wheelyard, "--project", str(EXAMPLE), "--python", str(interpreter.executable)]
 
+        sandboxed = replace(
+            gate_options, sandbox=verification_sandbox(detect_engine(), load_catalog())
+        )
+
         def gate() -> None:
             report = verify_wheel(wheel, options=gate_options)
+            assert report.status.value == "passed", report.to_json()
+
+        def sandbox() -> None:
+            report = verify_wheel(wheel, options=sandboxed)
             assert report.status.value == "passed", report.to_json()
 
         def cli() -> None:
@@ -121,7 +135,12 @@ def main() -> int:
             with tempfile.TemporaryDirectory(dir=tmp) as work:
                 by_hand(wheel, interpreter.executable, modules, Path(work))
 
-        ways: dict[str, Callable[[], None]] = {"gate": gate, "cli": cli, "venv+pip": manual}
+        ways: dict[str, Callable[[], None]] = {
+            "gate": gate,
+            "sandbox": sandbox,
+            "cli": cli,
+            "venv+pip": manual,
+        }
         for step in ways.values():  # warm caches (uv's, pip's, the page cache) once
             step()
         samples: dict[str, list[float]] = {name: [] for name in ways}
@@ -138,7 +157,9 @@ def main() -> int:
     gate_ratio = baseline / medians["gate"]
     print(
         f"results: verify (install + import-all + smoke) {medians['gate']:.2f} s with wheelyard "
-        f"vs {baseline:.2f} s with python -m venv + pip ({gate_ratio:.1f}x faster); "
+        f"vs {baseline:.2f} s with python -m venv + pip ({gate_ratio:.1f}x faster); in the "
+        f"sandbox {medians['sandbox']:.2f} s ({baseline / medians['sandbox']:.1f}x; "
+        f"{medians['sandbox'] - medians['gate']:.2f} s for the containers); "
         f"whole `wheelyard verify` command {medians['cli']:.2f} s "
         f"({baseline / medians['cli']:.1f}x); median of {args.repeat}, hello-c "
         f"cp{interpreter.version[0]}{interpreter.version[1]}"
