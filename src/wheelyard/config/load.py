@@ -293,50 +293,41 @@ def load_recipe(
     )
 
 
+def _valid_name(value: str) -> object:
+    return canonicalize_name(value, validate=True)
+
+
+_PROJECT_CHECKS: tuple[tuple[str, Any, type[Exception], str, str], ...] = (
+    ("name", _valid_name, InvalidName, "is not a valid project name",
+     "letters, digits, '.', '-', '_'; a letter or digit at both ends"),
+    ("version", Version, InvalidVersion, "is not a version (PEP 440)",
+     "e.g. 1.2.0, 1.2.0rc1, 1.2.0.dev20261205"),
+    ("requires-python", SpecifierSet, InvalidSpecifier, "is not a version specifier",
+     "e.g. >=3.10"),
+)  # fmt: skip
+"""``[project]`` keys wheelyard builds with: the parser that accepts a valid value, its error,
+the message and the hint."""
+
+
 def _project_problems(project: object, pyproject: Path) -> list[Problem]:
-    """``[project]`` values wheelyard builds with: a valid name (PEP 508), a valid version
-    (PEP 440), a valid ``requires-python`` specifier. Dynamic ones are read later, from the
-    backend."""
+    """``[project]`` values that are not valid (PEP 508 name, PEP 440 version, requires-python
+    specifier). Dynamic ones are read later, from the backend."""
     if not isinstance(project, dict):
         return []
-    source = f"{pyproject} [project]"
     problems = []
-    name, version = project.get("name"), project.get("version")
-    requires = project.get("requires-python")
-    if name is not None:
+    for key, parse, error, message, hint in _PROJECT_CHECKS:
+        value = project.get(key)
+        if value is None:
+            continue
         try:
-            canonicalize_name(str(name), validate=True)
-        except InvalidName:
+            parse(str(value))
+        except error:
             problems.append(
                 Problem(
-                    source=source,
-                    key="name",
-                    message=f"{str(name)[:80]!r} is not a valid project name",
-                    hint="letters, digits, '.', '-', '_'; a letter or digit at both ends",
-                )
-            )
-    if version is not None:
-        try:
-            Version(str(version))
-        except InvalidVersion:
-            problems.append(
-                Problem(
-                    source=source,
-                    key="version",
-                    message=f"{str(version)[:80]!r} is not a version (PEP 440)",
-                    hint="e.g. 1.2.0, 1.2.0rc1, 1.2.0.dev20261205",
-                )
-            )
-    if requires is not None:
-        try:
-            SpecifierSet(str(requires))
-        except InvalidSpecifier:
-            problems.append(
-                Problem(
-                    source=source,
-                    key="requires-python",
-                    message=f"{str(requires)[:80]!r} is not a version specifier",
-                    hint="e.g. >=3.10",
+                    source=f"{pyproject} [project]",
+                    key=key,
+                    message=f"{str(value)[:80]!r} {message}",
+                    hint=hint,
                 )
             )
     return problems
