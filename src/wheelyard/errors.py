@@ -138,6 +138,11 @@ class BuildInterruptedError(WheelyardError):
     exit_code = EXIT_INTERRUPTED
 
 
+class TorchError(WheelyardError):
+    """A job's torch could not be had: no source has one that matches the specifier for the
+    job's Python and platform, or a source does not answer. The job stops before compiling."""
+
+
 class VerifyFailedError(WheelyardError):
     """At least one wheel failed a check (or, with --strict, a check was skipped)."""
 

@@ -203,6 +203,48 @@ class NativeCore(_Model):
     compiler_cache: dict[str, int] = Field(default_factory=dict)
 
 
+class TorchBuild(_Model):
+    """The exact torch one Python of a job was built against (read from the torch wheel)."""
+
+    python: str
+    version: str
+    """The distribution's version as installers see it, local tag included (``2.13.0+cpu``;
+    PyPI's CUDA build is plain ``2.14.1``): what the build's constraints pin."""
+    torch_version: str = ""
+    """``torch.__version__`` (``2.14.1+cu130``)."""
+    accelerator: str
+    """``cpu``, ``cuda 13.0``, ``rocm 7.0`` or ``xpu``."""
+    cuda: str | None = None
+    hip: str | None = None
+    xpu: str | None = None
+    cxx11_abi: bool | None = None
+    git_version: str | None = None
+    wheel: str
+    source: str
+    """The source it came from (index URL or folder)."""
+
+
+class TorchEntry(_Model):
+    """What a job did to have its variant's torch: the specifier, the sources tried, the
+    torch each Python got, and what the shared download cache saved."""
+
+    specifier: str
+    sources: tuple[str, ...]
+    wheelhouse: str
+    """The host folder of the variant's torch and its dependencies, mounted into the build."""
+    builds: tuple[TorchBuild, ...] = ()
+    downloaded_files: int = 0
+    downloaded_bytes: int = 0
+    reused_files: int = 0
+    """Files the cache already held (a download saved)."""
+    seconds: float = 0.0
+
+    def for_python(self, python: str) -> TorchBuild | None:
+        return next((b for b in self.builds if b.python == python), None) or next(
+            iter(self.builds), None
+        )
+
+
 class PackageEntry(_Model):
     name: str
     version: str
@@ -223,6 +265,8 @@ class JobRecord(_Model):
     pythons: tuple[PythonResult, ...] = ()
     wheels: tuple[WheelInfo, ...] = ()
     native_core: NativeCore = NativeCore()
+    torch: TorchEntry | None = None
+    """The job's torch (a recipe with ``torch``): None when the package does not build on it."""
     seconds: float = 0.0
     log: str = ""
     failure: Failure | None = None
@@ -420,6 +464,7 @@ def built_against(
     build_dependencies: Mapping[str, str],
     abi_dependencies: Iterable[str] = DEFAULT_ABI_DEPENDENCIES,
     contents: Mapping[str, Any] | None = None,
+    torch: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What ``wheel`` was built against, for deciding what a change of toolchain, interpreter
     or ABI-carrying dependency touches.
@@ -429,6 +474,7 @@ def built_against(
     ``contents`` is what the wheel's own files say - ``requires``, ``shared_libraries`` (the
     ``DT_NEEDED`` entries of its ELF files), ``bundled_libraries``, ``elf_needed`` - as read by
     ``wheel.linkage.linkage_of``, which the caller hands in (``JobSettings.contents``).
+    ``torch`` is the exact torch the wheel's Python was built against (``TorchBuild``).
     """
     _, _, _, tags = parse_wheel_filename(wheel.name)
     ordered = sorted(tags, key=str)
@@ -448,5 +494,52 @@ def built_against(
         "toolkit": _toolkit(labels),
         "build_dependencies": dict(sorted(build_dependencies.items())),
         "abi_dependencies": {k: v for k, v in sorted(build_dependencies.items()) if k in wanted},
+        **({"torch": dict(torch)} if torch is not None else {}),
         **(contents or {}),
     }
+
+
+TORCH_FACTS = ("version", "accelerator", "cxx11_abi")
+"""What of the torch a wheel was built against makes another build of it a different wheel (the
+extension's C++ ABI follows them); the torch wheel's file and source are reported only."""
+
+
+def built_against_of(wheel: Path) -> Mapping[str, Any] | None:
+    """What the build record beside ``wheel`` (a wheelhouse's ``<variant>/<file>``, or the file
+    in the record's own folder) says it was built against; None without a readable record."""
+    for folder in (wheel.parent.parent, wheel.parent):
+        if not BuildRecord.exists_in(folder):
+            continue
+        try:
+            record = BuildRecord.load(folder)
+        except RecordError:
+            return None
+        for _, info in record.entries():
+            if info.name == wheel.name:
+                return info.built_against
+    return None
+
+
+def built_against_changes(
+    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> list[tuple[str, Any, Any, bool]]:
+    """How two wheels' ``built_against`` differ in what a rebuild decides on: the exact torch
+    (``torch.version``, ``torch.accelerator``, ``torch.cxx11_abi``: decisive; its wheel and
+    source: reported) and the ABI-carrying build dependencies. ``(field, old, new, decisive)``."""
+    if old is None or new is None:
+        return []
+    changes: list[tuple[str, Any, Any, bool]] = []
+    old_torch = old.get("torch") or {}
+    new_torch = new.get("torch") or {}
+    for key in sorted(set(old_torch) | set(new_torch)):
+        before, after = old_torch.get(key), new_torch.get(key)
+        if before != after and key not in ("python",):
+            changes.append((f"torch.{key}", before, after, key in TORCH_FACTS))
+    old_abi = old.get("abi_dependencies") or {}
+    new_abi = new.get("abi_dependencies") or {}
+    for name in sorted(set(old_abi) | set(new_abi)):
+        if name == "torch" and (old_torch or new_torch):
+            continue  # the exact torch above says more
+        if old_abi.get(name) != new_abi.get(name):
+            changes.append((f"abi_dependencies.{name}", old_abi.get(name), new_abi.get(name), True))
+    return changes

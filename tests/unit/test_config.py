@@ -170,7 +170,7 @@ def test_all_problems_reported_together(projects: Path) -> None:
         ),
         (
             "catalog = { flavours = {} }",
-            "catalog: unknown catalog table(s) flavours: only 'variants', 'runners' and 'providers'",
+            "catalog: unknown catalog table(s) flavours: only 'variants', 'runners', 'providers' and 'torch'",
         ),
         ("profiles = { PR = {} }", "profiles: profile name 'PR' must match ^[a-z0-9][a-z0-9_-]*$"),
         ("profiles = { pr = { profiles = {} } }", "profiles: profile 'pr' cannot set 'profiles'"),

@@ -151,3 +151,53 @@ def test_cli_exit_codes(cli: Callable[..., Any], tmp_path: Path) -> None:
     junk = tmp_path / "junk-1.0-py3-none-any.whl"
     junk.write_bytes(b"not a zip")
     assert cli("diff", str(old), str(junk)).exit_code == 2
+
+
+def test_a_change_of_the_torch_a_wheel_was_built_against_counts(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    """Two wheelhouses (``wheelyard build`` output) with byte-identical wheels: their build
+    records say one was compiled against torch 2.13 (CPU build), the other against 2.14."""
+    from wheelyard.record import BuildRecord, JobRecord, JobSpec, JobStatus, WheelInfo
+
+    def wheelhouse(name: str, torch: dict[str, Any]) -> Path:
+        folder = tmp_path / name
+        (folder / "cpu").mkdir(parents=True)
+        wheel = make_wheel(folder / "cpu", FILES)
+        info = WheelInfo.of(wheel, folder).model_copy(
+            update={"built_against": {"torch": torch, "abi_dependencies": {"numpy": "2.3.1"}}}
+        )
+        spec = JobSpec(
+            id="linux-x86_64-cpu", platform="linux-x86_64", os="linux", arch="x86_64",
+            variant="cpu", kind="cpu", python_mode="per-interpreter", pythons=("cp311",),
+        )  # fmt: skip
+        job = JobRecord(job=spec, status=JobStatus.SUCCEEDED, package="demo", wheels=(info,))
+        BuildRecord(
+            package="demo", version="1.0", channel="release", source="t",
+            started_at="2026-12-06T00:00:00+00:00", jobs=(job,),
+        ).save(folder)  # fmt: skip
+        return folder
+
+    before = {"version": "2.13.0+cpu", "accelerator": "cpu", "cxx11_abi": True, "wheel": "a"}
+    after = {"version": "2.14.1", "accelerator": "cuda 13.0", "cxx11_abi": True, "wheel": "b"}
+    old, new = wheelhouse("old", before), wheelhouse("new", after)
+    result = cli("diff", str(old), str(new), "--json")
+    assert result.exit_code == 1, result.stdout
+    [wheel] = json.loads(result.stdout)["wheels"]
+    assert wheel["reasons"] == [
+        "built against torch.accelerator: 'cpu' -> 'cuda 13.0'",
+        "built against torch.version: '2.13.0+cpu' -> '2.14.1'",
+    ]
+    assert {c["field"]: c["decisive"] for c in wheel["built_against"]} == {
+        "torch.accelerator": True,
+        "torch.version": True,
+        "torch.wheel": False,
+    }
+    text = cli(
+        "diff",
+        str(old / "cpu" / "demo-1.0-py3-none-any.whl"),
+        str(new / "cpu" / "demo-1.0-py3-none-any.whl"),
+    )
+    assert "built against torch.version: 2.13.0+cpu -> 2.14.1" in text.stdout
+    same = cli("diff", str(old), str(wheelhouse("again", before)))
+    assert same.exit_code == 0, same.stdout

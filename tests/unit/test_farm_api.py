@@ -437,6 +437,26 @@ def test_recipe_and_schedule(farm: Farm) -> None:
     assert (schedule_id, cron, build.source_kind) == ("nightly-hello-c", "0 3 * * *", "git")
 
 
+def test_only_an_admin_may_name_host_folders_as_torch_sources(farm: Farm) -> None:
+    """A torch source that is a folder of the farm's machine reads host paths into builds."""
+    text = 'torch = ">=2.13"\n[torch-index]\ncpu = ["/opt/wheels", "https://pypi.org/simple"]\n'
+    headers = {"Content-Type": "text/plain"}
+    refused = farm.client.put(
+        "/api/packages/hello-c/recipe", content=text, headers={**farm.hello, **headers}
+    )
+    assert refused.status_code == 403, refused.text
+    assert "/opt/wheels" in refused.json()["detail"]
+    index = 'torch = ">=2.13"\ntorch-index = ["https://farm.example/whl/{variant}"]\n'
+    ok = farm.client.put(
+        "/api/packages/hello-c/recipe", content=index, headers={**farm.hello, **headers}
+    )
+    assert ok.status_code == 200, ok.text
+    admin = farm.client.put(
+        "/api/packages/hello-c/recipe", content=text, headers={**farm.admin, **headers}
+    )
+    assert admin.status_code == 200, admin.text
+
+
 def test_workers_are_listed_with_their_capabilities(farm: Farm) -> None:
     with farm.database.session() as session:
         records.announce_worker(

@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,18 @@ from wheelyard.builder.options import (
     compose,
     host_environment,
 )
-from wheelyard.builder.progress import Event, LogFollower
+from wheelyard.builder.progress import Event, EventKind, LogFollower
 from wheelyard.builder.retag import add_build_tag
+from wheelyard.builder.torch import (
+    CONSTRAINTS_NAME,
+    TORCH_DIR,
+    IdentityReader,
+    TorchRequest,
+    TorchSetup,
+    prepare_torch,
+)
 from wheelyard.config.load import LoadedRecipe
-from wheelyard.errors import ProcessError
+from wheelyard.errors import ProcessError, TorchError
 from wheelyard.plan.matrix import Job
 from wheelyard.record import (
     DEFAULT_ABI_DEPENDENCIES,
@@ -49,6 +57,7 @@ from wheelyard.record import (
     NativeCore,
     PythonResult,
     PythonStatus,
+    TorchEntry,
     WheelInfo,
     build_dependencies_from_log,
     built_against,
@@ -57,6 +66,9 @@ from wheelyard.record import (
 JOB_LABEL = "dev.wheelyard.job"
 INTERPRETERS_LABEL = "dev.wheelyard.interpreters"
 DEFAULT_TIMEOUT = 3600.0
+DEFAULT_TORCH_CACHE = Path.home() / ".cache" / "wheelyard" / "torch"
+PYPI = "https://pypi.org/simple"
+CONSTRAINT_VARIABLES = ("UV_CONSTRAINT", "PIP_CONSTRAINT")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,6 +89,17 @@ class JobSettings:
     """Reads what a built wheel's own files say (requirements, ELF ``DT_NEEDED`` libraries) for
     its ``built_against``: ``wheel.linkage.linkage_of``, handed in by the caller (the build
     layer does not read wheels' insides). None: those fields are left out."""
+    torch_cache: Path = DEFAULT_TORCH_CACHE
+    """Host folder of the torch wheelhouses (one per variant below it), shared by every job of
+    a variant: torch and its dependencies are downloaded once."""
+    torch_identity: IdentityReader | None = None
+    """Reads a torch wheel's identity (``wheel.torch.torch_identity``), handed in by the caller;
+    None: a job that builds against torch fails (it could not record which torch)."""
+    dependency_index: str = PYPI
+    """The index torch's dependencies come from (the configured index)."""
+    torch_index: tuple[str, ...] = ()
+    """Torch sources that replace the catalog's (a farm's own index); a recipe's
+    ``torch-index`` still wins for its package."""
 
 
 def image_interpreters(image: ImageInfo) -> tuple[str, ...] | None:
@@ -95,8 +118,12 @@ def run_job(
     settings: JobSettings,
     on_event: Callable[[Event], None] | None = None,
     base_environ: Mapping[str, str] | None = None,
+    torch: TorchRequest | None = None,
 ) -> JobRecord:
-    """Build ``job`` with cibuildwheel; never raises for a failed build (the record says so)."""
+    """Build ``job`` with cibuildwheel; never raises for a failed build (the record says so).
+
+    ``torch``: the job builds against torch; it is had first (``builder.torch``), and a torch
+    that cannot be had fails the job before anything compiles."""
     started = time.monotonic()
     # A build process killed outright (SIGKILL of a farm worker) leaves its exited container.
     reap_exited_containers(engine)
@@ -122,6 +149,27 @@ def run_job(
         out_dir.mkdir(parents=True, exist_ok=True)
         extra_args.append(f"--volume={out_dir.resolve()}:{FIND_LINKS_DIR}:ro")
         build_env = {**build_env, "PIP_FIND_LINKS": FIND_LINKS_DIR, "UV_FIND_LINKS": FIND_LINKS_DIR}
+    failure: Failure | None = None
+    torch_setup: TorchSetup | None = None
+    if torch is not None and pythons:
+        request = replace(torch, pythons=tuple(pythons))
+        torch_setup, failure = _have_torch(request, settings, log_path, on_event)
+    if torch_setup is not None:
+        (early / CONSTRAINTS_NAME).write_text(torch_setup.constraints, encoding="utf-8")
+        extra_args.append(f"--volume={torch_setup.wheelhouse.resolve()}:{TORCH_DIR}:ro")
+        ours = torch_setup.environment(f"{EARLY_DIR}/{CONSTRAINTS_NAME}")
+        build_env = _with_installer_settings(build_env, ours)
+        loaded = replace(
+            loaded,
+            recipe=loaded.recipe.model_copy(
+                update={
+                    "environment": _with_installer_settings(
+                        loaded.recipe.environment,
+                        {k: v for k, v in ours.items() if k in loaded.recipe.environment},
+                    )
+                }
+            ),
+        )
     options = compose(
         job,
         loaded,
@@ -132,7 +180,6 @@ def run_job(
         compiler_cache=settings.compiler_cache is not None,
     )
     follower = LogFollower(on_event=on_event)
-    failure: Failure | None = None
     environ = dict(base_environ if base_environ is not None else _clean_environ())
     environ.update(options.env)
     environ.update({"CIBW_LOG_FOLD_MODE": "disabled", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"})
@@ -143,7 +190,7 @@ def run_job(
             step="select",
             hint="rebuild the image with those interpreters, or narrow python",
         )
-    else:
+    elif failure is None:
         # cibuildwheel reads the package's options from this file: the package's own table as
         # wheelyard composed it (the recipe's replacements, enable groups it knows).
         config = staging.parent / f"{staging.name}.cibuildwheel.toml"
@@ -217,7 +264,8 @@ def run_job(
         interpreters=tuple(in_image or ()),
         labels=dict(image.labels),
     )
-    wheels = _with_built_against(wheels, settings, image_entry, log_path)
+    torch_entry = torch_setup.entry if torch_setup is not None else None
+    wheels = _with_built_against(wheels, settings, image_entry, log_path, torch_entry)
     results = _python_results(job.pythons, missing, follower, wheels, failure)
     return JobRecord(
         job=JobSpec.model_validate(job.to_json()),
@@ -239,6 +287,7 @@ def run_job(
             else (),
             compiler_cache=dict(follower.native_cache),
         ),
+        torch=torch_entry,
         seconds=time.monotonic() - started,
         log=str(log_path),
         failure=failure,
@@ -252,8 +301,58 @@ def _read(path: Path) -> str:
         return ""
 
 
+def _have_torch(
+    request: TorchRequest,
+    settings: JobSettings,
+    log_path: Path,
+    on_event: Callable[[Event], None] | None,
+) -> tuple[TorchSetup | None, Failure | None]:
+    """The job's torch in the variant's wheelhouse, or the failure that stops the job."""
+    if settings.torch_identity is None:
+        return None, Failure(
+            message="this build cannot read torch wheels (no identity reader was handed in)",
+            step="torch",
+        )
+    if on_event is not None:
+        on_event(Event(kind=EventKind.TORCH_STARTED, step=f"torch{request.specifier}"))
+    try:
+        setup = prepare_torch(
+            request, settings.torch_cache, identity=settings.torch_identity, log_path=log_path
+        )
+    except TorchError as exc:
+        return None, Failure(message=exc.message, step="torch", hint=exc.hint)
+    if on_event is not None:
+        entry = setup.entry
+        versions = ", ".join(sorted({f"{b.version} ({b.accelerator})" for b in entry.builds}))
+        on_event(
+            Event(
+                kind=EventKind.TORCH_FINISHED,
+                step=f"torch {versions}: {entry.downloaded_files} files downloaded "
+                f"({entry.downloaded_bytes / 1e6:.0f} MB), {entry.reused_files} from the cache",
+                seconds=entry.seconds,
+            )
+        )
+    return setup, None
+
+
+def _with_installer_settings(base: Mapping[str, str], ours: Mapping[str, str]) -> dict[str, str]:
+    """``base`` with wheelyard's installer settings; constraint files add up (a campaign's
+    pins and the torch pins both apply)."""
+    merged = dict(base)
+    for key, value in ours.items():
+        if key in CONSTRAINT_VARIABLES and merged.get(key) and value not in merged[key].split():
+            merged[key] = f"{merged[key]} {value}"
+        else:
+            merged[key] = value
+    return merged
+
+
 def _with_built_against(
-    wheels: list[WheelInfo], settings: JobSettings, image: ImageEntry, log_path: Path
+    wheels: list[WheelInfo],
+    settings: JobSettings,
+    image: ImageEntry,
+    log_path: Path,
+    torch: TorchEntry | None = None,
 ) -> list[WheelInfo]:
     """Each wheel with what it was built against; build-time dependency versions come from
     pypa/build's own report in the job's log (see ``build_dependencies_from_log``)."""
@@ -275,11 +374,17 @@ def _with_built_against(
                         if settings.contents is not None
                         else None
                     ),
+                    torch=_torch_of(torch, wheel.python),
                 )
             }
         )
         for wheel in wheels
     ]
+
+
+def _torch_of(entry: TorchEntry | None, python: str) -> dict[str, Any] | None:
+    build = entry.for_python(python) if entry is not None else None
+    return build.dump() if build is not None else None
 
 
 def reap_exited_containers(engine: ContainerEngine) -> list[str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import version as dist_version
 from typing import Any
 
+from wheelyard.catalog.libraries import TORCH_GPU_RUNTIMES, TORCH_LIBRARIES
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.plan.matrix import Job
 
@@ -32,7 +33,6 @@ copies wheels back only after the last Python, and a failure would otherwise los
 FRONTEND = "build[uv]"
 
 NEVER_BUNDLE_CUDA = ("libcuda.so.1", "libnvidia-ml.so.1")
-NEVER_BUNDLE_TORCH = ("libtorch*.so", "libc10*.so", "libtorch_python.so", "libshm.so")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,7 +225,9 @@ def repair_command(job: Job, *, torch: bool, extra_excludes: Sequence[str] = ())
     if job.kind.is_gpu:
         excludes.extend(NEVER_BUNDLE_CUDA)
     if torch:
-        excludes.extend(NEVER_BUNDLE_TORCH)
+        excludes.extend(TORCH_LIBRARIES)
+        if job.kind.is_gpu:
+            excludes.extend(TORCH_GPU_RUNTIMES)
     excludes.extend(extra_excludes)
     flags = "".join(f" --exclude {shlex.quote(lib)}" for lib in excludes)
     stats = ccache_stats_command()

@@ -6,16 +6,17 @@ A repository that lists several ``packages`` builds them in order into one wheel
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from wheelyard.builder.engine import ContainerEngine, ImageInfo
 from wheelyard.builder.job import JobSettings, run_job
 from wheelyard.builder.progress import Event
+from wheelyard.builder.torch import TorchRequest
 from wheelyard.catalog.model import Catalog
 from wheelyard.config.load import LoadedRecipe
-from wheelyard.config.vocab import Channel, Platform
+from wheelyard.config.vocab import AcceleratorKind, Channel, Platform
 from wheelyard.errors import BuildInterruptedError, RecordError, WheelyardError
 from wheelyard.plan.matrix import Job, Plan
 from wheelyard.record import (
@@ -208,4 +209,37 @@ def _run_one(
         build_env=env,
         settings=settings,
         on_event=on_event,
+        torch=torch_request(job, unit, settings),
+    )
+
+
+def _names(override: Sequence[str] | Mapping[str, Sequence[str]], variant: str) -> bool:
+    """Whether a recipe's ``torch-index`` says where ``variant`` gets torch."""
+    return bool(override.get(variant) if isinstance(override, Mapping) else override)
+
+
+def torch_request(job: Job, unit: PackageBuild, settings: JobSettings) -> TorchRequest | None:
+    """What ``job`` needs of torch: the recipe's specifier from the variant's sources for the
+    plan's channel (a release when the package keeps its own version); None without ``torch``."""
+    specifier = unit.loaded.recipe.torch
+    if specifier is None:
+        return None
+    channel = unit.plan.channel or Channel.RELEASE
+    entry = unit.catalog.variant(job.variant)
+    accelerator = None
+    if entry.kind in (AcceleratorKind.CUDA, AcceleratorKind.ROCM):
+        accelerator = f"{entry.kind} {entry.toolkit or ''}".strip()
+    elif entry.kind is AcceleratorKind.XPU:
+        accelerator = "xpu"
+    return TorchRequest(
+        variant=job.variant,
+        specifier=specifier.strip(),
+        sources=unit.catalog.torch_sources(job.variant, channel, unit.loaded.recipe.torch_index)
+        if _names(unit.loaded.recipe.torch_index, job.variant) or not settings.torch_index
+        else unit.catalog.torch_sources(job.variant, channel, settings.torch_index),
+        pythons=job.pythons,
+        arch=job.arch,
+        dependency_index=settings.dependency_index,
+        prereleases=channel is not Channel.RELEASE,
+        accelerator=accelerator,
     )

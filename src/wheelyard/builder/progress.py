@@ -28,6 +28,8 @@ class EventKind(StrEnum):
     NATIVE_STARTED = "native-started"
     NATIVE_FINISHED = "native-finished"
     STEP = "step"
+    TORCH_STARTED = "torch-started"
+    TORCH_FINISHED = "torch-finished"
 
 
 @dataclass(frozen=True, kw_only=True)

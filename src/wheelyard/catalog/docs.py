@@ -42,6 +42,20 @@ def catalog_markdown(catalog: Catalog) -> str:
             f"| `{platform}` | `{pentry.cibw_platform}` / `*-{pentry.cibw_build_suffix}` | "
             f"{'yes' if pentry.container else 'no'} | {' '.join(pentry.interpreters)} |"
         )
+    if catalog.torch is not None:
+        lines += [
+            "",
+            "## Torch sources",
+            "",
+            "Where a build with `torch` gets it, first source first (`{variant}` and `{channel}` "
+            "filled in); a recipe's `torch-index` replaces them.",
+            "",
+            "| channel | sources |",
+            "|---|---|",
+        ]
+        for channel in ("release", "test", "nightly"):
+            sources = getattr(catalog.torch, channel)
+            lines.append(f"| {channel} | {', '.join(f'`{s}`' for s in sources)} |")
     lines += ["", "## Runner labels", "", "| label | GPU | GitHub `runs-on` |", "|---|---|---|"]
     for label, rentry in catalog.runners.items():
         lines.append(f"| `{label}` | {'yes' if rentry.gpu else 'no'} | `{rentry.github}` |")

@@ -15,6 +15,7 @@ from wheelyard.config.accelerator import (
     PlatformEntry,
     ProviderEntry,
     RunnerEntry,
+    TorchSources,
     VariantEntry,
 )
 from wheelyard.config.problems import problems_from
@@ -125,9 +126,22 @@ def load_catalog(
                         "installers ignore variants whose namespace has no provider",
                     )
                 )
+    torch: TorchSources | None = None
+    if "torch" in extension:
+        touched.add("catalog.torch")
+    raw_torch = {**(data.get("torch") or {}), **(extension.get("torch") or {})}
+    if raw_torch:
+        try:
+            torch = TorchSources.model_validate(raw_torch)
+        except ValidationError as exc:
+            problems.extend(
+                problems_from(exc, model=TorchSources, source_of=source_of, prefix="torch")
+            )
     if problems:
         raise CatalogError(problems, hint="fix the catalog entries above")
-    return Catalog(variants=variants, platforms=platforms, runners=runners, providers=providers)
+    return Catalog(
+        variants=variants, platforms=platforms, runners=runners, providers=providers, torch=torch
+    )
 
 
 def _check_properties_unique(

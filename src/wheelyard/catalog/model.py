@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from wheelyard.config.accelerator import PlatformEntry, ProviderEntry, RunnerEntry, VariantEntry
+from wheelyard.config.accelerator import (
+    PlatformEntry,
+    ProviderEntry,
+    RunnerEntry,
+    TorchSources,
+    VariantEntry,
+)
 from wheelyard.config.vocab import AcceleratorKind, Channel, Platform
 
 
@@ -16,6 +22,8 @@ class Catalog:
     runners: Mapping[str, RunnerEntry]
     providers: Mapping[str, ProviderEntry] = field(default_factory=dict)
     """PEP 825 variant provider per namespace."""
+    torch: TorchSources | None = None
+    """Where builds get torch, per channel (None: a catalog without a ``[torch]`` table)."""
 
     def variant(self, name: str) -> VariantEntry:
         return self.variants[name]
@@ -45,6 +53,20 @@ class Catalog:
         """The GitHub ``runs-on`` value of a runner label (the label itself when unlisted)."""
         entry = self.runners.get(label)
         return entry.github if entry is not None else label
+
+    def torch_sources(
+        self,
+        variant: str,
+        channel: Channel,
+        override: Sequence[str] | Mapping[str, Sequence[str]] = (),
+    ) -> tuple[str, ...]:
+        """Where a ``variant`` build of ``channel`` gets torch, first source first, the fields
+        filled in: ``override`` (a recipe's ``torch-index``: one list for every variant, or
+        lists per variant) where it names this variant, else the catalog's for the channel."""
+        chosen = override.get(variant, ()) if isinstance(override, Mapping) else override
+        if not chosen and self.torch is not None:
+            chosen = self.torch.for_channel(channel)
+        return tuple(s.format(variant=variant, channel=channel) for s in chosen)
 
     def all_interpreters(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from wheelyard.builder.engine import ImageInfo, detect_engine
 from wheelyard.builder.image.ensure import builder_image
-from wheelyard.builder.job import JobSettings
+from wheelyard.builder.job import DEFAULT_TORCH_CACHE, JobSettings
 from wheelyard.builder.package import BuildCallbacks, PackageBuild, build_packages
 from wheelyard.builder.progress import Event, EventKind
 from wheelyard.builder.steps import StepEvent, StepState
@@ -40,6 +40,7 @@ from wheelyard.verify.report import WheelReport
 from wheelyard.verify.sandbox import Sandbox
 from wheelyard.version import check_build_tag
 from wheelyard.wheel.linkage import linkage_of
+from wheelyard.wheel.torch import torch_facts
 
 DEFAULT_CACHE = Path.home() / ".cache" / "wheelyard" / "ccache"
 
@@ -74,6 +75,10 @@ class Reporter:
                 self.line("  native-build: compiling the core once for this job")
             case EventKind.NATIVE_FINISHED:
                 self.line(f"  native-build: [green]done[/] in {event.seconds:.1f} s")
+            case EventKind.TORCH_STARTED:
+                self.line(f"  {escape(event.step or 'torch')}: getting the variant's torch")
+            case EventKind.TORCH_FINISHED:
+                self.line(f"  {escape(event.step or 'torch')} in {event.seconds or 0:.1f} s")
             case EventKind.STEP:
                 self.progress.status(f"{job.id} {event.python or ''} {event.step}")
 
@@ -223,6 +228,13 @@ def build_command(
     no_compiler_cache: Annotated[
         bool, typer.Option("--no-compiler-cache", help="Build without a compiler cache.")
     ] = False,
+    torch_cache: Annotated[
+        Path,
+        typer.Option(
+            help="Folder of the per-variant torch wheelhouses (torch and its dependencies, "
+            "downloaded once, shared by every job of a variant)."
+        ),
+    ] = DEFAULT_TORCH_CACHE,
     engine_name: Annotated[
         str | None, typer.Option("--engine", help="podman or docker (default: detect).")
     ] = None,
@@ -303,6 +315,9 @@ def build_command(
                 compiler_cache=None if no_compiler_cache else compiler_cache,
                 build_tag=build_tag,
                 contents=linkage_of,
+                torch_cache=torch_cache,
+                torch_identity=torch_facts,
+                dependency_index=configured_index(index_url),
             ),
             date=day,
             host=host,

@@ -3,6 +3,7 @@ functionally equivalent (exit 0) or not (exit 1). The rule is in ``wheelyard.whe
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +14,8 @@ from rich.table import Table
 
 from wheelyard.cli.output import console, print_json
 from wheelyard.errors import DiffError, WheelError
-from wheelyard.wheel.diff import FolderDiff, WheelDiff, diff_folders, diff_wheels
+from wheelyard.record import built_against_changes, built_against_of
+from wheelyard.wheel.diff import FieldChange, FolderDiff, WheelDiff, diff_folders, diff_wheels
 
 EXIT_DIFFERENT = 1
 MAX_VALUE = 80
@@ -26,6 +28,19 @@ def _size(value: int | None) -> str:
 def _short(value: Any) -> str:
     text = str(value)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
+
+
+def with_records(diff: WheelDiff) -> WheelDiff:
+    """``diff`` with what the build records beside the two wheels say they were built against
+    (``wheelyard build`` output folders); unchanged where either side has no record."""
+    changes = built_against_changes(built_against_of(diff.old), built_against_of(diff.new))
+    if not changes:
+        return diff
+    fields = tuple(
+        FieldChange(field=name, old=old, new=new, decisive=decisive)
+        for name, old, new, decisive in changes
+    )
+    return replace(diff, built_against=fields)
 
 
 def _print_pair(diff: WheelDiff) -> None:
@@ -56,7 +71,11 @@ def _print_pair(diff: WheelDiff) -> None:
                 escape(change.note),
             )
         console.print(table)
-    for title, changes in (("WHEEL", diff.wheel_fields), ("METADATA", diff.metadata)):
+    for title, changes in (
+        ("WHEEL", diff.wheel_fields),
+        ("METADATA", diff.metadata),
+        ("built against", diff.built_against),
+    ):
         for field in changes:
             mark = "" if field.decisive else " [dim](descriptive, does not count)[/]"
             console.print(
@@ -115,9 +134,10 @@ def diff_command(
     result: WheelDiff | FolderDiff
     try:
         if old.is_dir() and new.is_dir():
-            result = diff_folders(old, new)
+            folders = diff_folders(old, new)
+            result = replace(folders, pairs=tuple(with_records(p) for p in folders.pairs))
         elif old.is_file() and new.is_file():
-            result = diff_wheels(old, new)
+            result = with_records(diff_wheels(old, new))
         else:
             raise DiffError(f"cannot compare {old} with {new}: give two wheel files or two folders")
     except WheelError as exc:

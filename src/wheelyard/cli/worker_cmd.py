@@ -20,6 +20,8 @@ import typer
 from rich.markup import escape
 
 from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.config.accelerator import torch_source_problem
+from wheelyard.errors import FarmError
 from wheelyard.farm.settings import DEFAULT_NAMESPACE, DEFAULT_TEMPORAL
 
 if TYPE_CHECKING:
@@ -52,6 +54,11 @@ ConcurrencyOpt = Annotated[
 ]
 
 
+TORCH_INDEX_ENV = "WHEELYARD_FARM_TORCH_INDEX"
+"""The farm's own torch sources (space-separated, ``{variant}``/``{channel}`` filled in): they
+replace the catalog's for every build of this worker (a recipe's ``torch-index`` still wins)."""
+
+
 def worker_environment(
     data_dir: Path, engine: str | None, compiler_cache: Path | None
 ) -> WorkerEnvironment:
@@ -61,6 +68,11 @@ def worker_environment(
     from wheelyard.host.facts import DETECT_FILE_ENV
 
     override = os.environ.get(DETECT_FILE_ENV)
+    torch_index = tuple(os.environ.get(TORCH_INDEX_ENV, "").split())
+    for source in torch_index:
+        problem = torch_source_problem(source)
+        if problem is not None:
+            raise FarmError(f"{TORCH_INDEX_ENV}: {problem}")
     return WorkerEnvironment(
         data_dir=data_dir.resolve(),
         engine=engine,
@@ -68,6 +80,7 @@ def worker_environment(
         interpreters=interpreters_from(None),
         index_url=os.environ.get("UV_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or None,
         detect_file=Path(override) if override else None,
+        torch_index=torch_index,
     )
 
 

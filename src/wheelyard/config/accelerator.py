@@ -7,6 +7,7 @@ The data lives in ``catalog/accelerators.toml``; a recipe may extend or override
 from __future__ import annotations
 
 import re
+import string
 from typing import Annotated
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -30,6 +31,30 @@ def requirements(value: list[str]) -> list[str]:
         except InvalidRequirement as exc:
             raise ValueError(f"{item!r} is not a pip requirement: {exc}") from exc
     return value
+
+
+TORCH_SOURCE_FIELDS = frozenset({"variant", "channel"})
+
+
+def torch_source_problem(source: str) -> str | None:
+    """Why ``source`` is not a torch source (an http(s) or file URL, or an absolute folder
+    path, with only ``{variant}``/``{channel}`` fields), or None when it is one."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(source) if f is not None}
+    except ValueError as exc:
+        return f"torch source {source!r}: {exc}"
+    unknown = sorted(fields - TORCH_SOURCE_FIELDS)
+    if unknown:
+        return (
+            f"torch source {source!r}: unknown field(s) {', '.join('{' + f + '}' for f in unknown)}"
+            "; only {variant} and {channel} are filled in"
+        )
+    if not source.startswith(("https://", "http://", "file:///", "/")):
+        return (
+            f"torch source {source!r} is neither an http(s) index URL, a file:// URL nor an "
+            "absolute folder path"
+        )
+    return None
 
 
 RUNNER_LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -126,3 +151,30 @@ class ProviderEntry(FileModel):
     @classmethod
     def _requirements(cls, value: list[str]) -> list[str]:
         return requirements(value)
+
+
+class TorchSources(FileModel):
+    """Where builds get torch, per channel (sources tried in order; ``{variant}`` and
+    ``{channel}`` filled in)."""
+
+    release: list[str] = Field(min_length=1, description="Sources of released torch.")
+    test: list[str] = Field(min_length=1, description="Sources of release candidates.")
+    nightly: list[str] = Field(min_length=1, description="Sources of nightly torch.")
+
+    @field_validator("release", "test", "nightly")
+    @classmethod
+    def _sources(cls, value: list[str]) -> list[str]:
+        for source in value:
+            problem = torch_source_problem(source)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    def for_channel(self, channel: Channel) -> list[str]:
+        match channel:
+            case Channel.RELEASE:
+                return self.release
+            case Channel.TEST:
+                return self.test
+            case Channel.NIGHTLY:
+                return self.nightly

@@ -40,7 +40,7 @@ RESERVED_ENV_PREFIXES = (
     "WHEELYARD_TEST_",
     "WHEELYARD_DETECT",
 )
-LIST_KEYS = frozenset({"variants", "python", "platforms"})
+LIST_KEYS = frozenset({"variants", "python", "platforms", "torch-index"})
 NOT_FROM_ENV = frozenset({"catalog", "profiles", "environment"})
 DEFAULT_SOURCE = "built-in default"
 
@@ -127,7 +127,7 @@ def merge(
 
 def _env_value(key: str, raw: str) -> Any:
     if key in LIST_KEYS:
-        if raw.lstrip().startswith("["):
+        if raw.lstrip().startswith(("[", "{")):
             return json.loads(raw)
         return [item for item in raw.replace(",", " ").split() if item]
     return raw
@@ -337,7 +337,18 @@ MAX_FARM_RECIPE_BYTES = 64 * 1024
 """The largest farm-side recipe a farm stores (real ones are a few hundred bytes)."""
 
 
-def check_farm_recipe(text: str, *, source: str = "farm recipe") -> None:
+def local_torch_sources(recipe: Recipe) -> list[str]:
+    """The recipe's torch sources that are folders of the machine that builds (host paths:
+    a farm takes them only from an admin)."""
+    value = recipe.torch_index
+    lists = [value] if isinstance(value, list) else list(value.values())
+    torch_table = recipe.catalog.get("torch") or {}
+    if isinstance(torch_table, dict):
+        lists += [v for v in torch_table.values() if isinstance(v, list)]
+    return [s for sources in lists for s in sources if str(s).startswith(("/", "file:"))]
+
+
+def check_farm_recipe(text: str, *, source: str = "farm recipe") -> Recipe:
     """Refuse a farm-side recipe that is too large, not TOML, or not valid recipe keys: what
     would otherwise fail every later submission of the package. All problems at once."""
     size = len(text.encode("utf-8"))
@@ -362,7 +373,7 @@ def check_farm_recipe(text: str, *, source: str = "farm recipe") -> None:
     if not isinstance(table, dict):
         raise ConfigError([Problem(source=source, key="tool.wheelyard", message="not a table")])
     try:
-        Recipe.model_validate(table)
+        return Recipe.model_validate(table)
     except ValidationError as exc:
         raise ConfigError(
             problems_from(exc, model=Recipe, source_of=lambda _key: source),

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pydantic import Field, field_validator
 
-from wheelyard.config.accelerator import VARIANT_NAME
+from wheelyard.config.accelerator import VARIANT_NAME, torch_source_problem
 from wheelyard.config.fields import FileModel
 from wheelyard.config.suggest import did_you_mean
 from wheelyard.config.vocab import NATIVE_PLATFORM, Channel, ConsolidationKind, Platform
@@ -105,6 +105,14 @@ class Recipe(FileModel):
     )
     torch: str | None = Field(
         default=None, description="PyTorch requirement the package builds against ('==2.9.*')."
+    )
+    torch_index: list[str] | dict[str, list[str]] = Field(
+        default_factory=list,
+        description="Where builds get torch, first source first: index URLs (PEP 503 simple, "
+        "e.g. https://download.pytorch.org/whl/cu130) or local folders of wheels (absolute "
+        "paths or file:// URLs); '{variant}' and '{channel}' are filled in. One list for every "
+        "variant, or lists per variant ({ cu130 = [...], cpu = [...] }; a variant not named "
+        "keeps the catalog's sources). Default: the catalog's (PyTorch's own index).",
     )
     environment: dict[str, str] = Field(
         default_factory=dict, description="Extra environment for every build."
@@ -250,6 +258,28 @@ class Recipe(FileModel):
             ) from exc
         return value
 
+    @field_validator("torch_index", mode="before")
+    @classmethod
+    def _torch_index_one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("torch_index")
+    @classmethod
+    def _torch_sources(
+        cls, value: list[str] | dict[str, list[str]]
+    ) -> list[str] | dict[str, list[str]]:
+        lists = [value] if isinstance(value, list) else list(value.values())
+        if isinstance(value, dict):
+            bad_names = [n for n in value if not VARIANT_NAME.match(n)]
+            if bad_names:
+                raise ValueError(f"not a variant name: {', '.join(map(repr, bad_names))}")
+        for sources in lists:
+            for source in sources:
+                problem = torch_source_problem(source)
+                if problem is not None:
+                    raise ValueError(problem)
+        return value
+
     @field_validator("packages")
     @classmethod
     def _relative_dirs(cls, value: list[str]) -> list[str]:
@@ -292,11 +322,11 @@ class Recipe(FileModel):
     @field_validator("catalog")
     @classmethod
     def _catalog_tables(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - {"variants", "runners", "providers"})
+        unknown = sorted(set(value) - {"variants", "runners", "providers", "torch"})
         if unknown:
             raise ValueError(
                 f"unknown catalog table(s) {', '.join(unknown)}: "
-                "only 'variants', 'runners' and 'providers'"
+                "only 'variants', 'runners', 'providers' and 'torch'"
             )
         return value
 

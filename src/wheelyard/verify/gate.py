@@ -21,7 +21,7 @@ from wheelyard.record import BuildRecord
 from wheelyard.verify.imports import import_all, wheel_modules
 from wheelyard.verify.install import forget, install
 from wheelyard.verify.interpreters import host_platforms, select_targets
-from wheelyard.verify.options import VerifyOptions, with_recipe
+from wheelyard.verify.options import VerifyOptions, with_recipe, with_torch
 from wheelyard.verify.platform_tag import check_platform
 from wheelyard.verify.report import (
     Check,
@@ -255,12 +255,16 @@ def gate_build(
     run it: each package's wheels of the record verified (dependencies also from the build's
     own variant folders: a plugin installs its core), each verdict saved into the record."""
     record = BuildRecord.load(output)
-    reports = verify_packages(
-        record.wheels_by_package(output),
-        recipes,
-        options=replace(options, find_links=(*options.find_links, *record.variant_dirs(output))),
-        progress=progress,
-    )
+    options = replace(options, find_links=(*options.find_links, *record.variant_dirs(output)))
+    by_name = {loaded.project_name: loaded for loaded in recipes}
+    reports: list[WheelReport] = []
+    for job in record.jobs:  # per job: its wheels get the torch they were built against
+        loaded = by_name.get(job.package)
+        if loaded is None or not job.wheels:
+            continue
+        package = with_recipe(with_torch(options, job.torch), loaded)
+        paths = [output / wheel.path for wheel in job.wheels]
+        reports += verify_wheels(paths, options=package, progress=progress).wheels
     if reports:
         record.with_verdicts({r.filename: r.verdict() for r in reports}).save(output)
-    return reports
+    return tuple(reports)

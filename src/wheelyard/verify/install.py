@@ -186,9 +186,17 @@ def install(
     if options.index_url is None:
         argv.append("--no-index")
     else:
-        argv += ["--index-url", options.index_url]
+        for first in options.first_indexes:
+            argv += ["--index", first]
+        argv += ["--default-index", options.index_url]
+        if options.first_indexes:
+            argv += ["--index-strategy", "unsafe-best-match"]
     for folder in options.find_links:
         argv += ["--find-links", str(folder)]
+    if options.constraints:
+        pins = root.parent / "constraints.txt"
+        pins.write_text("".join(f"{line}\n" for line in options.constraints), encoding="utf-8")
+        argv += ["--constraint", str(pins)]
     argv.append(str(wheel))
     try:
         result = proc.run(argv, env=env, timeout=options.install_timeout)

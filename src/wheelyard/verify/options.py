@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from wheelyard.config.load import LoadedRecipe
+from wheelyard.record import TorchEntry
 from wheelyard.verify.interpreters import Interpreter
 from wheelyard.verify.report import Check
 from wheelyard.verify.sandbox import Sandbox
@@ -50,6 +51,12 @@ class VerifyOptions:
     """Folders of wheels dependencies may come from."""
     index_url: str | None = None
     """An index dependencies may come from; None: no index (only ``find_links``)."""
+    first_indexes: tuple[str, ...] = ()
+    """Indexes asked before ``index_url``, the same version taken from them (a build's torch
+    wheelhouse: the gate installs the torch the wheel was built against, downloading nothing);
+    ignored without an index (then put them in ``find_links``)."""
+    constraints: tuple[str, ...] = ()
+    """Requirement pins every install obeys (``torch==2.13.0+cpu ; python_version == "3.11"``)."""
     checks: frozenset[Check] = ALL_CHECKS
     strict: bool = False
     """Import failures the gate otherwise excuses as warnings (optional dependencies, modules
@@ -68,6 +75,25 @@ class VerifyOptions:
     sandbox: Sandbox | None = None
     """Where imports and smoke tests run (see ``verify.sandbox``); None: on this machine, as
     the CLI does only when no container engine exists."""
+
+
+def with_torch(options: VerifyOptions, torch: TorchEntry | None) -> VerifyOptions:
+    """``options`` for the wheels of a job built against ``torch``: the same torch, from the
+    job's wheelhouse, in every clean environment."""
+    if torch is None:
+        return options
+    wheelhouse = Path(torch.wheelhouse)
+    pins = {
+        f"torch=={build.version} ; python_version == "
+        f'"3.{build.python.removeprefix("cp3").rstrip("t")}"'
+        for build in torch.builds
+    }
+    return replace(
+        options,
+        find_links=(*options.find_links, wheelhouse),
+        first_indexes=(*options.first_indexes, (wheelhouse / "simple").resolve().as_uri()),
+        constraints=(*options.constraints, *sorted(pins)),
+    )
 
 
 def with_recipe(options: VerifyOptions, loaded: LoadedRecipe) -> VerifyOptions:

@@ -19,10 +19,12 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wheelyard import proc
+from wheelyard.catalog.libraries import provided_by
 from wheelyard.errors import ProcessError
 from wheelyard.verify.report import Check, CheckResult, Finding, failed, passed, skipped
 from wheelyard.wheel.elf import ElfInfo, split_version
@@ -54,7 +56,7 @@ class _Analysis:
     error: str | None = None
 
 
-def _analyze(path: Path) -> _Analysis:
+def _analyze(path: Path, exclude: frozenset[str] = frozenset()) -> _Analysis:
     """auditwheel's analysis of ``path`` (its API, the same as ``auditwheel show``)."""
     # Imported here, not at module level: CLI start-up should not pay for auditwheel.
     from auditwheel.error import (  # type: ignore[import-untyped]
@@ -86,7 +88,7 @@ def _analyze(path: Path) -> _Analysis:
         except WheelToolsError:
             libc = None  # linux_* tags name no libc: auditwheel detects it
         info = analyze_wheel_abi(
-            libc, arch, path.resolve(), frozenset(), disable_isa_ext_check=False, allow_graft=False
+            libc, arch, path.resolve(), exclude, disable_isa_ext_check=False, allow_graft=False
         )
         return _Analysis(info=info, warnings=tuple(handler.messages))
     except (AuditwheelError, RuntimeError, ValueError, OSError, LookupError) as exc:
@@ -230,10 +232,20 @@ def _tag_findings(
 
 
 def _auditwheel_result(
-    path: Path, platforms: Sequence[str], elves: Mapping[str, ElfInfo]
+    path: Path,
+    platforms: Sequence[str],
+    elves: Mapping[str, ElfInfo],
+    provided: Mapping[str, str],
 ) -> tuple[list[Finding], list[str], dict[str, Any]]:
-    analysis = _analyze(path)
+    analysis = _analyze(path, frozenset(provided))
     notes = [f"auditwheel: {w}" for w in analysis.warnings]
+    external = _provided_needs(elves, provided)
+    if external:
+        notes.append(
+            "external by dependency: "
+            + ", ".join(f"{lib} ({dist})" for lib, dist in sorted(external.items()))
+            + " - the wheel requires the distribution that provides them"
+        )
     if analysis.info is None:
         if all(claimed.startswith("linux_") for claimed in platforms):
             notes.append(f"auditwheel cannot analyse the wheel: {analysis.error}")
@@ -245,6 +257,7 @@ def _auditwheel_result(
         return [finding], notes, {}
     info = analysis.info
     facts: dict[str, Any] = {
+        "provided_by_dependencies": dict(sorted(external.items())),
         "auditwheel_tag": info.overall_policy.name,
         "symbol_versions": {k: sorted(v) for k, v in sorted(info.versioned_symbols.items())},
     }
@@ -314,6 +327,17 @@ def _abi3audit(path: Path, timeout: float) -> tuple[list[Finding], dict[str, Any
     return findings, {"abi3audit": objects}
 
 
+def _provided_needs(elves: Mapping[str, ElfInfo], provided: Mapping[str, str]) -> dict[str, str]:
+    """The needed libraries a required distribution provides -> that distribution."""
+    found: dict[str, str] = {}
+    for elf in elves.values():
+        for lib in elf.needed:
+            dist = next((d for pattern, d in provided.items() if fnmatch(lib, pattern)), None)
+            if dist is not None:
+                found[lib] = dist
+    return found
+
+
 def check_platform(
     path: Path,
     archive: ArchiveReport,
@@ -321,7 +345,13 @@ def check_platform(
     *,
     timeout: float = 300.0,
 ) -> CheckResult:
-    """The platform-honesty check of one wheel whose archive is safe to read."""
+    """The platform-honesty check of one wheel whose archive is safe to read.
+
+    Libraries a required distribution provides at run time (torch's ``libc10.so`` for a wheel
+    that requires torch: ``catalog.libraries``) are external by design, as repair left them."""
+    metadata = archive.metadata.metadata if archive.metadata is not None else None
+    requires = metadata.requires_dist or () if metadata is not None else ()
+    provided = provided_by(str(r) for r in requires)
     started = time.monotonic()
     assert archive.name is not None
     tags = archive.name.tags
@@ -354,7 +384,7 @@ def check_platform(
         done.append(f"{len(archive.binaries)} native file(s)")
         linux = [p for p in platforms if p.startswith(LINUX_PREFIXES)]
         if linux:
-            found, more_notes, more_facts = _auditwheel_result(path, linux, elves)
+            found, more_notes, more_facts = _auditwheel_result(path, linux, elves, provided)
             findings.extend(found)
             notes.extend(more_notes)
             facts.update(more_facts)

@@ -162,6 +162,9 @@ class WheelDiff:
     """ELF files present on both sides whose facts are identical (listed for the report)."""
     elf_summary: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """The new side's ELF facts, per file (NEEDED, RPATH, highest GLIBC ...)."""
+    built_against: tuple[FieldChange, ...] = ()
+    """What the two builds' records say each was built against, where it differs (the exact
+    torch, ABI-carrying build dependencies): not in the files, so filled in by the caller."""
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -179,6 +182,11 @@ class WheelDiff:
         )
         out.extend(
             f"METADATA {c.field}: {c.old!r} -> {c.new!r}" for c in self.metadata if c.decisive
+        )
+        out.extend(
+            f"built against {c.field}: {c.old!r} -> {c.new!r}"
+            for c in self.built_against
+            if c.decisive
         )
         for elf_change in self.elf:
             if elf_change.interface_changed:
@@ -205,6 +213,7 @@ class WheelDiff:
             "elf": [c.to_json() for c in self.elf],
             "elf_unchanged": list(self.unchanged_elf),
             "elf_facts": {k: dict(v) for k, v in self.elf_summary.items()},
+            "built_against": [c.to_json() for c in self.built_against],
         }
 
 

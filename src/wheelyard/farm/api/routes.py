@@ -13,9 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from packaging.utils import canonicalize_name
 
-from wheelyard.config.load import MAX_FARM_RECIPE_BYTES, check_farm_recipe
+from wheelyard.config.load import MAX_FARM_RECIPE_BYTES, check_farm_recipe, local_torch_sources
 from wheelyard.config.vocab import Channel
-from wheelyard.errors import FarmNotFoundError, FarmRequestError
+from wheelyard.errors import FarmForbiddenError, FarmNotFoundError, FarmRequestError
 from wheelyard.farm.api import schemas
 from wheelyard.farm.api.auth import Authenticated, require_admin, require_package
 from wheelyard.farm.api.context import RowId, ServiceContext, context_of
@@ -330,7 +330,13 @@ async def set_recipe(name: str, who: Authenticated, request: Request) -> dict[st
         content = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FarmRequestError(f"the recipe of {name} is not UTF-8 text") from exc
-    check_farm_recipe(content, source=f"recipe of {name}")
+    checked = check_farm_recipe(content, source=f"recipe of {name}")
+    local = local_torch_sources(checked)
+    if local and not who.admin:
+        raise FarmForbiddenError(
+            f"the recipe of {name} names folders of this machine as torch sources "
+            f"({', '.join(local)}): only an admin token may"
+        )
     with context_of(request).database.session() as session:
         recipe = records.set_recipe(session, name, content)
         return {"package": str(canonicalize_name(name)), "sha256": recipe.sha256}

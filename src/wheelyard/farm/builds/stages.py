@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from wheelyard.builder.engine import ImageInfo, detect_engine
 from wheelyard.builder.image.ensure import ensure_image
-from wheelyard.builder.job import JobSettings
+from wheelyard.builder.job import PYPI, JobSettings
 from wheelyard.builder.package import BuildCallbacks, build_packages
 from wheelyard.builder.progress import Event
 from wheelyard.catalog.model import Catalog
@@ -53,6 +53,7 @@ from wheelyard.verify.report import Check, WheelReport
 from wheelyard.verify.sandbox import Sandbox
 from wheelyard.wheel.convert import WheelKind
 from wheelyard.wheel.linkage import linkage_of
+from wheelyard.wheel.torch import torch_facts
 
 ABI_DEPENDENCIES_FILE = "abi-dependencies.txt"
 INDEX_DIR = "index"
@@ -71,6 +72,11 @@ class WorkerEnvironment:
     compiler_cache: Path | None = None
     interpreters: tuple[Interpreter, ...] = ()
     index_url: str | None = None
+    torch_cache: Path | None = None
+    """The torch wheelhouses' folder (default: ``<data>/cache/torch``)."""
+    torch_index: tuple[str, ...] = ()
+    """The farm's own torch sources (``WHEELYARD_FARM_TORCH_INDEX``): they replace the
+    catalog's; a recipe's ``torch-index`` still wins."""
     detect_file: Path | None = None
     """A GPU detection override (``WHEELYARD_DETECT_FILE``), for tests."""
 
@@ -218,6 +224,10 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
             abi_dependencies=abi_dependencies(env.data_dir),
             build_tag=stage.build_tag,
             contents=linkage_of,
+            torch_cache=env.torch_cache or env.data_dir / "cache" / "torch",
+            torch_identity=torch_facts,
+            dependency_index=env.index_url or PYPI,
+            torch_index=env.torch_index,
         ),
         date=dt.date.fromisoformat(stage.date),
         host=host_platform(),

@@ -1,0 +1,114 @@
+"""Real builds against a real torch: examples/torch-extension, compiled with
+``torch.utils.cpp_extension`` in the cpu builder image against PyTorch's CPU build of torch
+(a real release wheel, from a local folder of wheels), verified, then built again from the
+shared torch cache.
+
+The CUDA 13.0 build (PyPI's torch and several GB of its CUDA dependencies) is in
+bench/torch_cache.py, not here.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wheelyard.wheel.metadata import parse_metadata
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).parents[2]
+CPU_TORCH = Path("/opt/wheels")
+"""Where this machine family keeps PyTorch's CPU build of torch for Python 3.11."""
+
+
+def record_of(out: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((out / "build-record.json").read_text())
+    return data
+
+
+@pytest.fixture
+def torch_project(tmp_path: Path, copy_example: Callable[[Path, Path], Path]) -> Path:
+    if not any(CPU_TORCH.glob("torch-*+cpu-cp311-*.whl")):
+        pytest.fail(f"no CPU torch for cp311 in {CPU_TORCH}: this test needs that wheel")
+    return copy_example(REPO / "examples" / "torch-extension", tmp_path / "torch-extension")
+
+
+def test_the_torch_extension_builds_against_the_variants_torch_once(
+    cli: Callable[..., Any],
+    torch_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # cp311 finds its torch in the folder; cp312 does not (the folder is its only source), so its
+    # job fails before compiling and the cp311 job goes on.
+    monkeypatch.setenv("WHEELYARD_PYTHON", "cp311 cp312")
+    monkeypatch.setenv("WHEELYARD_CONSOLIDATION", "per-python")
+    monkeypatch.setenv("WHEELYARD_TORCH_INDEX", json.dumps({"cpu": [str(CPU_TORCH)]}))
+    cache = tmp_path / "torch-cache"
+    out = tmp_path / "wheelhouse"
+    args = ["build", str(torch_project), "--variant", "cpu", "-o", str(out)]
+    result = cli(*args, "--torch-cache", str(cache), "--no-compiler-cache")
+    assert result.exit_code == 1, result.stdout + result.stderr  # the cp312 job failed
+    record = record_of(out)
+    jobs = {job["job"]["pythons"][0]: job for job in record["jobs"]}
+
+    failed = jobs["cp312"]
+    assert failed["status"] == "failed" and failed["failure"]["step"] == "torch"
+    message = failed["failure"]["message"]
+    assert "no torch for cpu (cp312, x86_64) matching 'torch>=2.13,<2.15'" in message
+    assert str(CPU_TORCH) in message
+    assert not failed["wheels"] and failed["pythons"][0]["status"] == "not-started"
+
+    job = jobs["cp311"]
+    assert job["status"] == "succeeded", job.get("failure")
+    torch = job["torch"]
+    [got] = torch["builds"]
+    assert got["version"].endswith("+cpu") and got["accelerator"] == "cpu"
+    assert got["source"] == str(CPU_TORCH) and got["cxx11_abi"] is True
+    assert torch["downloaded_files"] >= 1 and torch["downloaded_bytes"] > 100_000_000
+    [wheel] = job["wheels"]
+    assert wheel["verification"]["status"] == "passed", wheel["verification"]
+    against = wheel["built_against"]
+    assert against["torch"]["version"] == got["version"]
+    # pypa/build's own list of what the isolated build environment held: this torch
+    assert against["build_dependencies"]["torch"] == got["version"]
+    needed = set(against["shared_libraries"])
+    assert {"libc10.so", "libtorch_cpu.so"} <= needed
+    path = out / wheel["path"]
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        metadata = parse_metadata(archive.read("torch_extension-0.1.0.dist-info/METADATA"))
+    assert not [n for n in names if "libc10" in n or "libtorch" in n], names
+    assert metadata.metadata is not None
+    major, minor = got["version"].split(".")[:2]
+    assert [str(r) for r in metadata.metadata.requires_dist or ()] == [
+        f"torch<{major}.{int(minor) + 1},>={major}.{minor}"
+    ]
+    log = Path(job["log"]).read_text(encoding="utf-8")
+    assert "cpu: scaled_add matches torch" in log  # the smoke test ran the op in the build
+
+    # The same job again: torch and its dependencies come from the cache, nothing downloaded.
+    monkeypatch.setenv("WHEELYARD_PYTHON", "cp311")
+    second = tmp_path / "again"
+    again = cli(
+        "build",
+        str(torch_project),
+        "--variant",
+        "cpu",
+        "-o",
+        str(second),
+        "--torch-cache",
+        str(cache),
+        "--no-compiler-cache",
+        "--no-verify",
+    )
+    assert again.exit_code == 0, again.stdout + again.stderr
+    [job] = record_of(second)["jobs"]
+    assert job["torch"]["downloaded_files"] == 0
+    assert job["torch"]["reused_files"] == torch["downloaded_files"]
+    assert job["torch"]["builds"] == torch["builds"]
