@@ -1,7 +1,10 @@
-// The CUDA kernel of torch_extension::scaled_add, for CUDA tensors.
+// The CUDA kernel of torch_extension::scaled_add, for CUDA tensors. The stream and device
+// guard come from c10 (ATen/cuda/CUDAContext.h would also need the cuBLAS, cuSPARSE and
+// cuSOLVER headers, which this kernel does not use).
 #include <ATen/ATen.h>
-#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
 
 namespace {
@@ -26,7 +29,7 @@ at::Tensor scaled_add_cuda(const at::Tensor& x, const at::Tensor& y, double alph
   if (n > 0) {
     const int threads = 256;
     const int64_t blocks = (n + threads - 1) / threads;
-    scaled_add_kernel<<<blocks, threads, 0, at::cuda::getCurrentCUDAStream()>>>(
+    scaled_add_kernel<<<blocks, threads, 0, c10::cuda::getCurrentCUDAStream()>>>(
         xc.data_ptr<float>(), yc.data_ptr<float>(), static_cast<float>(alpha),
         out.data_ptr<float>(), n);
     C10_CUDA_KERNEL_LAUNCH_CHECK();

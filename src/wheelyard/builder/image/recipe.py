@@ -169,6 +169,11 @@ class BaseImageRecipe:
         return "\n".join(lines) + "\n"
 
 
+TOOLKIT_LAYOUT = 2
+"""What the toolkit install script makes of the wheels (2: link-time ``lib*.so`` names); part of
+the recipe hash, so images made by an older script are rebuilt."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ToolkitImageRecipe:
     """A GPU builder image: the cpu image plus a toolkit from pip wheels."""
@@ -184,6 +189,7 @@ class ToolkitImageRecipe:
         return {
             "format": RECIPE_FORMAT,
             "kind": "toolkit",
+            "layout": TOOLKIT_LAYOUT,
             "toolkit": self.toolkit,
             "packages": sorted(self.packages),
             "base": self.base_hash,

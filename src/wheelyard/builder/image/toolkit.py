@@ -38,12 +38,21 @@ rm -rf "$stage" /root/.cache
 find "$cuda" -name __init__.py -delete
 find "$cuda" -depth -type d -name __pycache__ -exec rm -rf {} +
 if [ -d "$cuda/lib" ] && [ ! -e "$cuda/lib64" ]; then ln -s lib "$cuda/lib64"; fi
+# The wheels ship runtime names only (libcudart.so.13); a toolkit also has the link-time name
+# (libcudart.so) that `-lcudart` finds, as torch.utils.cpp_extension's CUDA builds link it.
+shopt -s nullglob
+for lib in "$cuda"/lib64/lib*.so.*; do
+  dev="${lib%%.so.*}.so"
+  [ -e "$dev" ] || ln -s "$(basename "$lib")" "$dev"
+done
+shopt -u nullglob
 if [ ! -x "$cuda/bin/nvcc" ]; then
   echo "wheelyard-toolkit: no bin/nvcc; bin/ holds: $(ls "$cuda/bin" 2>/dev/null | tr '\n' ' ')"
   exit @NO_NVCC@
 fi
 "$cuda/bin/nvcc" --version
 test -f "$cuda/lib64/libcudart_static.a"
+test -e "$cuda/lib64/libcudart.so"
 cat > /tmp/wheelyard-smoke.cu <<'SMOKE'
 #include <cstdio>
 __global__ void add_one(int *x) { x[threadIdx.x] += 1; }
