@@ -6,6 +6,7 @@ TORCH_CUDA_ARCH_LIST. The wheel requires the torch minor release it was compiled
 """
 
 import os
+from pathlib import Path
 
 import torch
 from setuptools import setup
@@ -36,7 +37,8 @@ else:
     extension = CppExtension("torch_extension._C", ["csrc/ops.cpp"], extra_compile_args=["-O2"])
 
 setup(
-    version=os.environ.get("BUILD_VERSION") or "0.1.0",
+    version=os.environ.get("BUILD_VERSION")
+    or (Path(__file__).resolve().parent / "version.txt").read_text().strip(),
     install_requires=[torch_requirement()],
     ext_modules=[extension],
     cmdclass={"build_ext": BuildExtension.with_options(use_ninja=False)},
