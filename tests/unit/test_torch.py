@@ -316,3 +316,12 @@ def test_libraries_a_required_distribution_provides_are_external_by_design() -> 
     provided = provided_by(["torch<2.14,>=2.13", "numpy", 'pytest ; extra == "test"'])
     assert provided["libc10*.so"] == "torch" and provided["libcudart.so*"] == "torch"
     assert provided_by(['torch ; extra == "gpu"', "not a requirement !"]) == {}
+
+
+def test_a_torch_extension_is_imported_after_torch() -> None:
+    from wheelyard.catalog.libraries import loader_modules
+
+    assert loader_modules(["torch>=2.10"], ["libc10.so", "libc.so.6"]) == ["torch"]
+    # requires torch but links none of its libraries (pure Python on top of torch): as it is
+    assert loader_modules(["torch>=2.10"], ["libc.so.6"]) == []
+    assert loader_modules(["numpy"], ["libc10.so"]) == []

@@ -21,6 +21,11 @@ TORCH_GPU_RUNTIMES = (
     "libamdhip64.so*", "libhiprtc.so*", "librocblas.so*", "libMIOpen.so*",
 )  # fmt: skip
 
+LOADER_MODULES: Mapping[str, str] = {"torch": "torch"}
+"""Distribution -> the module whose import loads its libraries into the process: an extension
+that needs ``libc10.so`` imports only after ``import torch`` (its users write it that way; the
+gate's import check does the same)."""
+
 PROVIDED_LIBRARIES: Mapping[str, tuple[str, ...]] = {
     "torch": (*TORCH_LIBRARIES, *TORCH_GPU_RUNTIMES),
 }
@@ -42,3 +47,13 @@ def provided_by(requirements: Iterable[str]) -> dict[str, str]:
         for pattern in PROVIDED_LIBRARIES.get(name, ()):
             found.setdefault(pattern, name)
     return found
+
+
+def loader_modules(requirements: Iterable[str], needed: Iterable[str]) -> list[str]:
+    """The modules to import before a wheel's own: those of the required distributions that
+    provide a library the wheel's ELF files need (``torch`` for a torch extension)."""
+    from fnmatch import fnmatch
+
+    provided = provided_by(requirements)
+    wanted = {dist for lib in needed for pattern, dist in provided.items() if fnmatch(lib, pattern)}
+    return sorted(LOADER_MODULES[d] for d in wanted if d in LOADER_MODULES)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
 
+from wheelyard.catalog.libraries import loader_modules
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.errors import VerifyError, WheelError
 from wheelyard.record import BuildRecord
@@ -119,6 +120,11 @@ def _per_interpreter(
     targets = select_targets(archive.name.tags, requires_python, options.interpreters, platforms)
     if not targets.interpreters:
         return _skip_all(wanted, targets.reason or "no interpreter")
+    requires = (metadata.requires_dist or ()) if metadata is not None else ()
+    first = loader_modules(
+        (str(r) for r in requires),
+        (lib for elf in elves.values() for lib in elf.needed),
+    )
     modules, left_out = wheel_modules(
         archive.files,
         exports={member: elf.exported for member, elf in elves.items()},
@@ -156,6 +162,7 @@ def _per_interpreter(
                         metadata=metadata,
                         strict=options.strict,
                         index_url=options.index_url,
+                        first=first,
                     )
                 )
             if Check.SMOKE in options.checks:

@@ -9,6 +9,7 @@ faulthandler prints the Python stack of a crash to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import importlib
 import json
@@ -42,6 +43,11 @@ def _raised_at(exc: BaseException) -> dict[str, str] | None:
 def main() -> None:
     faulthandler.enable()
     modules = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    # Modules imported first, as the package's users do (torch before a torch extension); a
+    # failure here shows again as the failure of the package's own imports.
+    for name in json.loads(sys.argv[3]) if len(sys.argv) > 3 else ():
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
     with Path(sys.argv[2]).open("a", encoding="utf-8") as out:
         for name in modules:
             out.write(json.dumps({"module": name, "event": "start"}) + "\n")

@@ -325,8 +325,10 @@ def import_all(
     metadata: Metadata | None,
     strict: bool = False,
     index_url: str | None = None,
+    first: Sequence[str] = (),
 ) -> CheckResult:
-    """Import ``modules`` in ``environment``, restarting after a crash or a hang.
+    """Import ``modules`` in ``environment``, restarting after a crash or a hang; ``first``
+    (``torch`` for a torch extension) is imported before them, as the package's users do.
 
     Failures that :func:`tolerated` excuses are warnings in the result's notes (``strict``: they
     fail like the others)."""
@@ -354,7 +356,15 @@ def import_all(
         results = run_dir / f"imports-{round_number}.jsonl"
         listing.write_text(json.dumps(remaining), encoding="utf-8")
         timed_out = False
-        argv = [str(environment.python), "-I", "-c", source, str(listing), str(results)]
+        argv = [
+            str(environment.python),
+            "-I",
+            "-c",
+            source,
+            str(listing),
+            str(results),
+            json.dumps(list(first)),
+        ]
         try:
             with environment.confined(argv, cwd=run_dir) as (command, env):
                 completed = proc.run(
