@@ -26,6 +26,9 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).parents[2]
 CPU_TORCH = Path("/opt/wheels")
 """Where this machine family keeps PyTorch's CPU build of torch for Python 3.11."""
+PYPI_MIRROR = Path("/opt/pypi-more/files")
+"""A folder of PyPI files on this machine family: torch 2.14.1 (the CUDA 13.0 build) for
+Python 3.11 with its CUDA dependencies."""
 
 
 def record_of(out: Path) -> dict[str, Any]:
@@ -114,6 +117,52 @@ def test_the_torch_extension_builds_against_the_variants_torch_once(
     assert job["torch"]["downloaded_files"] == 0
     assert job["torch"]["reused_files"] == torch["downloaded_files"]
     assert job["torch"]["builds"] == torch["builds"]
+
+
+def test_a_torch_pin_rebuilds_against_that_torch_and_diff_reports_it(
+    cli: Callable[..., Any],
+    torch_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a campaign's `--pin torch==2.14.*` does to a build (``WHEELYARD_TORCH``, as the
+    campaign's build options set it): the same project, built against 2.13 and then against
+    the pinned 2.14 from the next source, a local mirror of PyPI's torch and its dependencies."""
+    if not any(PYPI_MIRROR.glob("torch-2.14.*-cp311-*.whl")):
+        pytest.fail(f"no torch 2.14 for cp311 in {PYPI_MIRROR}: this test needs that mirror")
+    monkeypatch.setenv("WHEELYARD_PYTHON", "cp311")
+    sources = {"cpu": [str(CPU_TORCH), str(PYPI_MIRROR)]}
+    monkeypatch.setenv("WHEELYARD_TORCH_INDEX", json.dumps(sources))
+    cache = tmp_path / "torch-cache"
+
+    def build(out: Path) -> dict[str, Any]:
+        result = cli(
+            "build", str(torch_project), "--variant", "cpu", "-o", str(out),
+            "--torch-cache", str(cache), "--no-compiler-cache",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stdout + result.stderr
+        [job] = record_of(out)["jobs"]
+        return job
+
+    before = build(tmp_path / "before")
+    monkeypatch.setenv("WHEELYARD_TORCH", "==2.14.*")
+    after = build(tmp_path / "after")
+    [got] = after["torch"]["builds"]
+    assert (got["version"], got["source"]) == ("2.14.1", str(PYPI_MIRROR))
+    assert got["torch_version"] == "2.14.1+cu130" and got["accelerator"] == "cuda 13.0"
+    [wheel] = after["wheels"]
+    assert wheel["verification"]["status"] == "passed", wheel["verification"]
+    assert wheel["built_against"]["build_dependencies"]["torch"] == "2.14.1"
+    with zipfile.ZipFile(tmp_path / "after" / wheel["path"]) as archive:
+        metadata = parse_metadata(archive.read("torch_extension-0.1.0.dist-info/METADATA"))
+    assert metadata.metadata is not None
+    assert [str(r) for r in metadata.metadata.requires_dist or ()] == ["torch<2.15,>=2.14"]
+
+    diff = cli("diff", str(tmp_path / "before"), str(tmp_path / "after"), "--json")
+    assert diff.exit_code == 1, diff.stdout
+    [pair] = json.loads(diff.stdout)["wheels"]
+    assert "built against torch.version: '2.13.0+cpu' -> '2.14.1'" in pair["reasons"]
+    assert before["torch"]["builds"][0]["version"] == "2.13.0+cpu"
 
 
 def test_a_real_torch_extension_from_pypi_builds_with_a_recipe_that_sets_only_torch(

@@ -306,8 +306,10 @@ def prepare_torch(
                     "[torch] sources",
                 )
             wheel, source = chosen
+            # A folder source may hold the dependencies too (a mirror of torch's release):
+            # pip takes a file it finds there over the same file on the index.
             deps_from = (
-                ["--index-url", request.dependency_index]
+                ["--index-url", request.dependency_index, "--find-links", str(folder_of(source))]
                 if is_folder(source)
                 else ["--index-url", source, "--extra-index-url", request.dependency_index]
             )

@@ -186,7 +186,7 @@ def _per_interpreter(
                         )
                     )
     if Check.INSTALL in options.checks and targets.interpreters:
-        forget(archive.name.name, options)
+        forget(archive.name.name, options=options)
     return results
 
 
@@ -251,6 +251,12 @@ def verify_packages(
     return tuple(reports)
 
 
+def torch_projects(wheelhouse: Path) -> list[str]:
+    """The projects of a torch wheelhouse (its ``simple/`` index lists them)."""
+    index = wheelhouse / "simple"
+    return sorted(p.name for p in index.iterdir() if p.is_dir()) if index.is_dir() else []
+
+
 def gate_build(
     output: Path,
     recipes: Iterable[LoadedRecipe],
@@ -272,6 +278,10 @@ def gate_build(
         package = with_recipe(with_torch(options, job.torch), loaded)
         paths = [output / wheel.path for wheel in job.wheels]
         reports += verify_wheels(paths, options=package, progress=progress).wheels
+        if job.torch is not None and Check.INSTALL in options.checks:
+            # torch and its CUDA dependencies unpack to several GB in uv's cache per version:
+            # they are the wheelhouse's to keep, not the cache's (the job's wheels shared them)
+            forget(*torch_projects(Path(job.torch.wheelhouse)), options=options)
     if reports:
         record.with_verdicts({r.filename: r.verdict() for r in reports}).save(output)
     return tuple(reports)

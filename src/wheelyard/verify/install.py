@@ -245,11 +245,13 @@ def install(
     )
 
 
-def forget(project: str, options: VerifyOptions) -> None:
-    """Remove what installing the wheel under test left in uv's cache (its unpacked files): a
-    verification keeps nothing of the wheel it checked; dependencies stay cached."""
+def forget(*projects: str, options: VerifyOptions) -> None:
+    """Remove what installing left in uv's cache for ``projects`` (their unpacked files): a
+    verification keeps nothing of the wheel it checked; other dependencies stay cached."""
+    if not projects:
+        return
     proc.run(
-        [str(uv_executable(options)), "cache", "clean", project],
+        [str(uv_executable(options)), "cache", "clean", *projects],
         env=clean_environment(options),
         timeout=options.install_timeout,
         check=False,
