@@ -239,6 +239,31 @@ class TorchEntry(_Model):
     """Files the cache already held (a download saved)."""
     seconds: float = 0.0
 
+    @property
+    def index(self) -> Path:
+        """The PEP 503 index over the wheelhouse (``simple/<project>/index.html``)."""
+        return Path(self.wheelhouse) / "simple"
+
+    def projects(self) -> list[str]:
+        """The projects the wheelhouse holds (its index lists them)."""
+        index = self.index
+        return sorted(p.name for p in index.iterdir() if p.is_dir()) if index.is_dir() else []
+
+    def constraints(self) -> list[str]:
+        """One exact pin per Python version (``torch==2.13.0+cpu ; python_version == "3.11"``),
+        as the build and the gate install it; a free-threaded and a regular build of one
+        version that got different torches leave that version unpinned rather than contradict
+        each other."""
+        by_marker: dict[str, set[str]] = {}
+        for build in self.builds:
+            minor = build.python.removeprefix("cp3").rstrip("t")
+            by_marker.setdefault(f'python_version == "3.{minor}"', set()).add(build.version)
+        return [
+            f"torch=={next(iter(versions))} ; {marker}"
+            for marker, versions in by_marker.items()
+            if len(versions) == 1
+        ]
+
     def for_python(self, python: str) -> TorchBuild | None:
         return next((b for b in self.builds if b.python == python), None) or next(
             iter(self.builds), None

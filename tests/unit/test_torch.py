@@ -14,7 +14,6 @@ from wheelyard.builder.options import repair_command
 from wheelyard.builder.torch import (
     TorchRequest,
     accelerator_matches,
-    constraints_text,
     prepare_torch,
     write_simple_index,
 )
@@ -101,6 +100,14 @@ def test_a_recipe_overrides_the_sources_for_every_variant_or_per_variant() -> No
     # a variant the table does not name keeps the catalog's
     assert catalog.torch_sources("cu130", Channel.RELEASE, per_variant) == (
         "https://download.pytorch.org/whl/cu130",
+    )
+    # a farm's own sources stand in for the catalog's, never for what a recipe names
+    farm = ["https://farm.example/{variant}"]
+    assert catalog.torch_sources("cu130", Channel.RELEASE, per_variant, fallback=farm) == (
+        "https://farm.example/cu130",
+    )
+    assert catalog.torch_sources("cpu", Channel.RELEASE, per_variant, fallback=farm) == (
+        "file:///opt/wheels",
     )
 
 
@@ -243,13 +250,16 @@ def test_pythons_that_got_different_torches_are_pinned_each() -> None:
     def build(python: str, version: str) -> TorchBuild:
         return TorchBuild(python=python, version=version, accelerator="cpu", wheel="w", source="s")
 
-    text = constraints_text([build("cp310", "2.14.1"), build("cp312", "2.15.0")])
-    assert text.splitlines() == [
+    def pins(*builds: TorchBuild) -> list[str]:
+        entry = TorchEntry(specifier="", sources=(), wheelhouse="w", builds=builds)
+        return entry.constraints()
+
+    assert pins(build("cp310", "2.14.1"), build("cp312", "2.15.0")) == [
         'torch==2.14.1 ; python_version == "3.10"',
         'torch==2.15.0 ; python_version == "3.12"',
     ]
     # a free-threaded and a regular build of 3.14 with different torches: neither pinned
-    assert constraints_text([build("cp314", "2.15.0"), build("cp314t", "2.15.1")]) == ""
+    assert pins(build("cp314", "2.15.0"), build("cp314t", "2.15.1")) == []
 
 
 def test_the_simple_index_lists_each_project_once(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ A repository that lists several ``packages`` builds them in order into one wheel
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -213,11 +213,6 @@ def _run_one(
     )
 
 
-def _names(override: Sequence[str] | Mapping[str, Sequence[str]], variant: str) -> bool:
-    """Whether a recipe's ``torch-index`` says where ``variant`` gets torch."""
-    return bool(override.get(variant) if isinstance(override, Mapping) else override)
-
-
 def torch_request(job: Job, unit: PackageBuild, settings: JobSettings) -> TorchRequest | None:
     """What ``job`` needs of torch: the recipe's specifier from the variant's sources for the
     plan's channel (a release when the package keeps its own version); None without ``torch``."""
@@ -234,9 +229,9 @@ def torch_request(job: Job, unit: PackageBuild, settings: JobSettings) -> TorchR
     return TorchRequest(
         variant=job.variant,
         specifier=specifier.strip(),
-        sources=unit.catalog.torch_sources(job.variant, channel, unit.loaded.recipe.torch_index)
-        if _names(unit.loaded.recipe.torch_index, job.variant) or not settings.torch_index
-        else unit.catalog.torch_sources(job.variant, channel, settings.torch_index),
+        sources=unit.catalog.torch_sources(
+            job.variant, channel, unit.loaded.recipe.torch_index, fallback=settings.torch_index
+        ),
         pythons=job.pythons,
         arch=job.arch,
         dependency_index=settings.dependency_index,

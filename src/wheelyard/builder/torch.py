@@ -27,6 +27,7 @@ import hashlib
 import html
 import os
 import re
+import ssl
 import sys
 import time
 import urllib.error
@@ -144,11 +145,6 @@ def platform_tags(arch: str) -> list[str]:
     return [*tags, f"manylinux2014_{arch}"]
 
 
-def python_marker(ident: str) -> str:
-    minor = ident.removeprefix("cp3").rstrip("t")
-    return f'python_version == "3.{minor}"'
-
-
 def pip_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """pip's environment: the host's network settings (certificates, proxies, timeout), none of
     its configuration (a site-wide constraint or find-links must not choose the torch)."""
@@ -173,8 +169,6 @@ def probe(source: str, *, timeout: float = PROBE_TIMEOUT) -> bool:
     url = source.rstrip("/") + "/torch/"
     request = urllib.request.Request(url, headers={"Accept": "text/html"})
     cafile = os.environ.get("PIP_CERT") or os.environ.get("SSL_CERT_FILE")
-    import ssl
-
     context = ssl.create_default_context(cafile=cafile) if url.startswith("https") else None
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
@@ -374,7 +368,8 @@ def prepare_torch(
         reused_files=len(reused),
         seconds=time.monotonic() - started,
     )
-    return TorchSetup(entry=entry, wheelhouse=wheelhouse, constraints=constraints_text(builds))
+    text = "".join(f"{line}\n" for line in entry.constraints())
+    return TorchSetup(entry=entry, wheelhouse=wheelhouse, constraints=text)
 
 
 def accelerator_matches(wanted: str | None, got: str) -> bool:
@@ -391,24 +386,10 @@ def accelerator_matches(wanted: str | None, got: str) -> bool:
     return got_version.split(".")[:2] == version.split(".")[:2]
 
 
-def constraints_text(builds: Sequence[TorchBuild]) -> str:
-    """One pin per Python version (a free-threaded and a regular build of one version that got
-    different torches leave that version unpinned rather than contradict each other)."""
-    by_marker: dict[str, set[str]] = {}
-    for build in builds:
-        by_marker.setdefault(python_marker(build.python), set()).add(build.version)
-    lines = [
-        f"torch=={next(iter(versions))} ; {marker}"
-        for marker, versions in by_marker.items()
-        if len(versions) == 1
-    ]
-    return "".join(f"{line}\n" for line in lines)
-
-
 def write_simple_index(wheelhouse: Path) -> Path:
     """A PEP 503 index (``simple/<project>/index.html``) over the wheelhouse's wheels, with
     relative links (valid wherever the folder is mounted)."""
-    root = wheelhouse / SIMPLE
+    root = wheelhouse / SIMPLE  # TorchEntry.index
     projects: dict[str, list[str]] = {}
     for wheel in sorted(wheelhouse.glob("*.whl")):
         try:

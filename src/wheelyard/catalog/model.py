@@ -59,11 +59,14 @@ class Catalog:
         variant: str,
         channel: Channel,
         override: Sequence[str] | Mapping[str, Sequence[str]] = (),
+        fallback: Sequence[str] = (),
     ) -> tuple[str, ...]:
         """Where a ``variant`` build of ``channel`` gets torch, first source first, the fields
         filled in: ``override`` (a recipe's ``torch-index``: one list for every variant, or
-        lists per variant) where it names this variant, else the catalog's for the channel."""
+        lists per variant) where it names this variant, else ``fallback`` (a farm's own
+        sources), else the catalog's for the channel."""
         chosen = override.get(variant, ()) if isinstance(override, Mapping) else override
+        chosen = chosen or fallback
         if not chosen and self.torch is not None:
             chosen = self.torch.for_channel(channel)
         return tuple(s.format(variant=variant, channel=channel) for s in chosen)

@@ -251,12 +251,6 @@ def verify_packages(
     return tuple(reports)
 
 
-def torch_projects(wheelhouse: Path) -> list[str]:
-    """The projects of a torch wheelhouse (its ``simple/`` index lists them)."""
-    index = wheelhouse / "simple"
-    return sorted(p.name for p in index.iterdir() if p.is_dir()) if index.is_dir() else []
-
-
 def gate_build(
     output: Path,
     recipes: Iterable[LoadedRecipe],
@@ -281,7 +275,7 @@ def gate_build(
         if job.torch is not None and Check.INSTALL in options.checks:
             # torch and its CUDA dependencies unpack to several GB in uv's cache per version:
             # they are the wheelhouse's to keep, not the cache's (the job's wheels shared them)
-            forget(*torch_projects(Path(job.torch.wheelhouse)), options=options)
+            forget(*job.torch.projects(), options=options)
     if reports:
         record.with_verdicts({r.filename: r.verdict() for r in reports}).save(output)
     return tuple(reports)

@@ -82,17 +82,11 @@ def with_torch(options: VerifyOptions, torch: TorchEntry | None) -> VerifyOption
     job's wheelhouse, in every clean environment."""
     if torch is None:
         return options
-    wheelhouse = Path(torch.wheelhouse)
-    pins = {
-        f"torch=={build.version} ; python_version == "
-        f'"3.{build.python.removeprefix("cp3").rstrip("t")}"'
-        for build in torch.builds
-    }
     return replace(
         options,
-        find_links=(*options.find_links, wheelhouse),
-        first_indexes=(*options.first_indexes, (wheelhouse / "simple").resolve().as_uri()),
-        constraints=(*options.constraints, *sorted(pins)),
+        find_links=(*options.find_links, Path(torch.wheelhouse)),
+        first_indexes=(*options.first_indexes, torch.index.resolve().as_uri()),
+        constraints=(*options.constraints, *torch.constraints()),
     )
 
 
