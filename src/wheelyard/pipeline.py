@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from wheelyard.builder.engine import ContainerEngine
-from wheelyard.builder.image.ensure import builder_image
+from wheelyard.builder.image.ensure import local_builder_image
 from wheelyard.builder.package import PackageBuild
 from wheelyard.builder.steps import ProgressCallback
 from wheelyard.catalog import Catalog, load_catalog
@@ -379,11 +379,11 @@ def verification_sandbox(
 ) -> ContainerSandbox:
     """The sandbox verification runs package code in: ``variant``'s builder image for this
     machine's platform (made when missing, as a build would)."""
-    ref, _ = builder_image(
+    chosen = local_builder_image(
         variant,
         platform or host_platform() or Platform.LINUX_X86_64,
         catalog=catalog,
         engine=engine,
         progress=progress,
     )
-    return ContainerSandbox(engine=engine, image=ref)
+    return ContainerSandbox(engine=engine, image=chosen.ref)

@@ -164,6 +164,19 @@ class JobSpec(_Model):
     environment: dict[str, str] = Field(default_factory=dict)
 
 
+class ImageSource(StrEnum):
+    """Where a job's builder image came from."""
+
+    PRESENT = "present"
+    """The catalog's registry image, already in the engine."""
+    PULLED = "pulled"
+    """The catalog's registry image, pulled for this build."""
+    LOCAL = "local"
+    """wheelyard's own image, which the catalog (or ``--images local``) asks for."""
+    FALLBACK = "fallback"
+    """wheelyard's own image, because the catalog's registry image could not be pulled."""
+
+
 class ImageEntry(_Model):
     """The builder image a job ran in."""
 
@@ -172,6 +185,11 @@ class ImageEntry(_Model):
     digest: str | None = None
     interpreters: tuple[str, ...] = ()
     labels: dict[str, str] = Field(default_factory=dict)
+    source: ImageSource | None = None
+    wanted: str | None = None
+    """The catalog's image when another one ran the job (``source`` fallback or local)."""
+    reason: str | None = None
+    """Why the catalog's image was not used."""
 
 
 class Cause(_Model):

@@ -16,6 +16,7 @@ import pytest
 from packaging.utils import parse_wheel_filename
 
 from wheelyard.catalog import load_catalog
+from wheelyard.config.vocab import Platform
 from wheelyard.wheel.archive import Wheel
 from wheelyard.wheel.cuda import elf_device_code, missing_cubins
 
@@ -87,6 +88,18 @@ def test_hello_c_builds_every_interpreter_of_the_image(
             assert python["seconds"] > 0
     assert job["effective_options"]["CIBW_BUILD_FRONTEND"] == "build[uv]"
     assert "wheel" in result.stdout and "sha256" in result.stdout  # the summary table
+    # The catalog's official manylinux image first; where it cannot be pulled (no registry),
+    # wheelyard's own image, and the record and the output say which and why.
+    catalog = load_catalog()
+    image = job["image"]
+    official = catalog.image("cpu", Platform.LINUX_X86_64)
+    if image["source"] == "fallback":
+        assert image["wanted"] == official
+        assert image["ref"] == catalog.local_image("cpu", Platform.LINUX_X86_64)
+        assert image["reason"].startswith(f"podman could not pull {official}: ")
+        assert "instead of" in " ".join(result.stdout.split())
+    else:
+        assert (image["source"], image["ref"]) in {("pulled", official), ("present", official)}
 
 
 def test_failure_names_python_and_step_and_keeps_other_wheels(

@@ -28,6 +28,7 @@ from wheelyard.builder.engine import (
 from wheelyard.builder.image import ensure as image_mod
 from wheelyard.builder.image.cleanup import candidate_ref, remove_strays, repository
 from wheelyard.builder.image.ensure import (
+    ImagePolicy,
     ImageSettings,
     builder_image,
     ensure_image,
@@ -45,10 +46,12 @@ from wheelyard.builder.image.rootfs import parse_facts, relocate_tree, rewrite_p
 from wheelyard.builder.image.toolkit import NO_NVCC_STATUS, install_script, parse_nvcc_version
 from wheelyard.builder.steps import StepEvent, StepState, StepTracker
 from wheelyard.catalog import load_catalog
+from wheelyard.catalog.model import Catalog
 from wheelyard.config.vocab import Platform
-from wheelyard.errors import EngineError, ImageError, ImageRequestError
+from wheelyard.errors import CatalogError, EngineError, ImageError, ImageRequestError
 from wheelyard.host.interpreters import HostInterpreter, find_interpreters
 from wheelyard.host.platform import host_platform
+from wheelyard.record import ImageSource
 
 CA = Path("/etc/ssl/certs/ca-certificates.crt")
 FACTS = HostFacts(nofile=(1024, 4096), nproc=(2000, 96365), ca_bundle=CA, runc=True)
@@ -401,10 +404,11 @@ def test_step_tracker_reports_and_logs(tmp_path: Path) -> None:
         (
             "cpu",
             Platform.MACOS_ARM64,
-            "no builder image for cpu on macos-arm64",
-            "cpu has images for: linux-x86_64, linux-aarch64",
+            "no local builder image for cpu on macos-arm64",
+            "cpu has local images for: linux-x86_64",
         ),
-        ("cpu", Platform.LINUX_AARCH64, "is a registry image", "podman pull"),
+        ("cpu", Platform.LINUX_AARCH64, "has only a registry image", "podman pull"),
+        ("rocm7.0", Platform.LINUX_X86_64, "has only a registry image", "podman pull"),
         ("rocm7.0", Platform.LINUX_X86_64, "cannot build rocm builder images", "vendor image"),
         ("cu118", Platform.LINUX_X86_64, "no toolkit-packages for cu118", "toolkit-packages"),
     ],
@@ -412,8 +416,12 @@ def test_step_tracker_reports_and_logs(tmp_path: Path) -> None:
 def test_requests_wheelyard_cannot_build(
     variant: str, platform: Platform, message: str, hint: str
 ) -> None:
+    # The last two name a local image the catalog itself leaves out, to reach the kind checks.
+    local = {"local-images": {"linux-x86_64": f"localhost/wheelyard-builder:{variant}"}}
+    reach_kind = "registry" not in message and variant in ("rocm7.0", "cu118")
+    catalog = load_catalog({"variants": {variant: local}} if reach_kind else None)
     with pytest.raises(ImageRequestError) as caught:
-        resolve_request(load_catalog(), variant, platform, host=Platform.LINUX_X86_64)
+        resolve_request(catalog, variant, platform, host=Platform.LINUX_X86_64)
     assert message in caught.value.message
     assert caught.value.hint is not None
     assert hint in caught.value.hint
@@ -556,13 +564,124 @@ def test_candidate_tags_keep_the_repository() -> None:
     assert tag == f"localhost/wheelyard-builder:cu130-candidate-{os.getpid()}-ab12cd"
 
 
-def test_a_registry_image_in_the_catalog_is_used_as_it_is() -> None:
-    ref = "registry.example.org/cuda-builder:12.8"
-    catalog = load_catalog({"variants": {"cu128": {"images": {"linux-x86_64": ref}}}})
-    engine = FakeEngine()  # nothing pulled yet: cibuildwheel's engine pulls it at job start
-    got, info = builder_image("cu128", catalog=catalog, engine=engine)  # type: ignore[arg-type]
-    assert (got, info.tags) == (ref, (ref,))
-    pulled = labelled("x")
-    engine.images[ref] = pulled
-    assert builder_image("cu128", catalog=catalog, engine=engine) == (ref, pulled)  # type: ignore[arg-type]
-    assert engine.removed == []
+OFFICIAL = "registry.example.org/cuda-builder@sha256:" + "ab" * 32
+
+
+class PullingEngine(FakeEngine):
+    """A FakeEngine whose pulls succeed (adding the image) or fail with the engine's words."""
+
+    def __init__(self, reachable: bool, images: Mapping[str, ImageInfo] | None = None) -> None:
+        super().__init__(images)
+        self.reachable = reachable
+        self.pulls: list[str] = []
+
+    def pull_image(self, ref: str, *, log_path: Path | None = None) -> ImageInfo:  # noqa: ARG002
+        self.pulls.append(ref)
+        if not self.reachable:
+            raise EngineError(f"podman pull {ref} failed: Error: lookup registry.example.org")
+        self.images[ref] = labelled("pulled")
+        return self.images[ref]
+
+
+def official_catalog() -> Catalog:
+    return load_catalog({"variants": {"cpu": {"images": {"linux-x86_64": OFFICIAL}}}})
+
+
+@needs_linux_x86_64
+def test_the_official_image_is_used_when_present_or_pullable(tmp_path: Path) -> None:
+    engine = PullingEngine(reachable=True)
+    chosen = builder_image("cpu", catalog=official_catalog(), engine=engine)  # type: ignore[arg-type]
+    assert (chosen.ref, chosen.source, chosen.wanted, chosen.note) == (
+        OFFICIAL,
+        ImageSource.PULLED,
+        None,
+        None,
+    )
+    again = builder_image("cpu", catalog=official_catalog(), engine=engine)  # type: ignore[arg-type]
+    assert again.source is ImageSource.PRESENT
+    assert engine.pulls == [OFFICIAL]  # pulled once, then found
+
+
+@needs_linux_x86_64
+def test_a_failed_pull_falls_back_to_the_local_image_and_says_why(tmp_path: Path) -> None:
+    settings = ImageSettings(
+        cache_dir=tmp_path / "cache", pyenv_root=fake_pyenv(tmp_path / "pyenv", "3.12.1")
+    )
+    recipe = BaseImageRecipe(
+        platform=Platform.LINUX_X86_64,
+        interpreters=find_interpreters(settings.pyenv_root, ["cp312"]),
+    )
+    local = "localhost/wheelyard-builder:cpu"
+    engine = PullingEngine(reachable=False, images={local: labelled(recipe.hash)})
+    chosen = builder_image(
+        "cpu",
+        catalog=official_catalog(),
+        engine=engine,  # type: ignore[arg-type]
+        settings=settings,
+    )
+    assert (chosen.ref, chosen.source, chosen.wanted) == (local, ImageSource.FALLBACK, OFFICIAL)
+    assert chosen.reason is not None and "lookup registry.example.org" in chosen.reason
+    assert chosen.note is not None and chosen.note.startswith(f"using {local} instead of")
+    entry = chosen.entry(("cp312",))
+    assert (entry.source, entry.wanted, entry.reason) == (
+        ImageSource.FALLBACK,
+        OFFICIAL,
+        chosen.reason,
+    )
+    # --images registry: the failed pull is the error; --images local: no pull at all.
+    with pytest.raises(ImageError, match=r"lookup registry\.example\.org") as caught:
+        builder_image(
+            "cpu",
+            catalog=official_catalog(),
+            engine=engine,  # type: ignore[arg-type]
+            settings=settings,
+            policy=ImagePolicy.REGISTRY,
+        )
+    assert caught.value.hint is not None and "no fallback" in caught.value.hint
+    engine.pulls.clear()
+    local_only = builder_image(
+        "cpu",
+        catalog=official_catalog(),
+        engine=engine,  # type: ignore[arg-type]
+        settings=settings,
+        policy=ImagePolicy.LOCAL,
+    )
+    assert (local_only.ref, local_only.source, engine.pulls) == (local, ImageSource.LOCAL, [])
+
+
+def test_a_registry_image_without_a_local_one_fails_with_the_pull_error() -> None:
+    patch = {"images": {"linux-x86_64": OFFICIAL}, "local-images": {}}
+    catalog = load_catalog({"variants": {"cu128": patch}})
+    engine = PullingEngine(reachable=False)
+    with pytest.raises(ImageError, match=r"lookup registry\.example\.org") as caught:
+        builder_image("cu128", catalog=catalog, engine=engine)  # type: ignore[arg-type]
+    assert caught.value.hint is not None and "no local image for cu128" in caught.value.hint
+
+
+def test_the_catalog_defaults_to_official_images_pinned_by_digest() -> None:
+    catalog = load_catalog()
+    cpu = catalog.image("cpu", Platform.LINUX_X86_64)
+    cu130 = catalog.image("cu130", Platform.LINUX_X86_64)
+    assert cpu is not None and cpu.startswith("quay.io/pypa/manylinux_2_28_x86_64@sha256:")
+    assert cu130 is not None and "manylinux2_28-builder@sha256:" in cu130
+    assert catalog.local_image("cpu", Platform.LINUX_X86_64) == "localhost/wheelyard-builder:cpu"
+    assert catalog.local_image("rocm7.0", Platform.LINUX_X86_64) is None
+    with pytest.raises(CatalogError, match="must be a localhost/ reference"):
+        load_catalog({"variants": {"cpu": {"local-images": {"linux-x86_64": OFFICIAL}}}})
+
+
+def test_a_failed_pull_says_the_engine_s_cause(tmp_path: Path) -> None:
+    fake = tmp_path / "podman"
+    fake.write_text(
+        "#!/bin/sh\necho 'Trying to pull quay.io/x@sha256:ab...'\n"
+        "echo 'Error: initializing source docker://quay.io/x@sha256:ab: pinging container "
+        "registry quay.io: dial tcp: lookup quay.io: no such host' >&2\nexit 125\n"
+    )
+    fake.chmod(0o755)
+    engine = PodmanEngine(executable=str(fake))
+    with pytest.raises(EngineError) as caught:
+        engine.pull_image("quay.io/x@sha256:ab")
+    assert caught.value.message == (
+        "podman could not pull quay.io/x@sha256:ab: pinging container registry quay.io: "
+        "dial tcp: lookup quay.io: no such host"
+    )

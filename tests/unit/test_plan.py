@@ -55,7 +55,7 @@ def test_per_variant_jobs_and_runner_split(projects: Path) -> None:
     assert (cu128.test_in_build, cu128.gpu_test) == (False, True)
     assert cu128.build_runner == "linux-x86_64-cpu"
     assert cu128.test_runner == "linux-x86_64-cuda"
-    assert cu128.image == "localhost/wheelyard-builder:cu128"
+    assert cu128.image == "docker.io/pytorch/manylinux2_28-builder:cuda12.8"
     assert cu128.environment["TORCH_CUDA_ARCH_LIST"] == "7.0;7.5;8.0;8.6;9.0;10.0;12.0"
     assert cu128.environment["GPU_ARCH_VERSION"] == "12.8"
 

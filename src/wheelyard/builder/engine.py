@@ -6,6 +6,7 @@ cibuildwheel's ``container-engine`` option, and the few engine commands wheelyar
 from __future__ import annotations
 
 import json
+import re
 import resource
 import shlex
 import shutil
@@ -25,6 +26,9 @@ INSTALL_HINT = "install podman: apt-get update && apt-get install -y podman runc
 PROBE_TIMEOUT = 30.0
 QUERY_TIMEOUT = 120.0
 """Inspect, tag, remove, list: quick commands that only hang when the engine is stuck."""
+PULL_TIMEOUT = 3600.0
+"""A CUDA builder image is 10-20 GB: an hour for one pull."""
+PULL_NOISE = re.compile(r"^initializing source \S+: ")
 
 
 NPROC_CEILING = 32767
@@ -170,6 +174,10 @@ class ContainerEngine(Protocol):
 
     def image_info(self, ref: str) -> ImageInfo | None: ...
 
+    def pull_image(self, ref: str, *, log_path: Path | None = None) -> ImageInfo:
+        """Pull ``ref`` from its registry; EngineError (the engine's own reason) when it fails."""
+        ...
+
     def images_with_label(self, label: str) -> list[ImageInfo]:
         """Images carrying ``label`` (``key`` or ``key=value``)."""
         ...
@@ -292,6 +300,19 @@ class CliEngine:
     def image_info(self, ref: str) -> ImageInfo | None:
         found = self._json("image", "inspect", ref)
         return parse_image_info(found[0]) if found else None
+
+    def pull_image(self, ref: str, *, log_path: Path | None = None) -> ImageInfo:
+        try:
+            result = self._run("pull", ref, timeout=PULL_TIMEOUT, check=False, log_path=log_path)
+        except ProcessError as exc:
+            raise EngineError(f"{self.name} pull {ref}: {exc.message}") from exc
+        if result.returncode != 0:
+            lines = [line.strip() for line in result.output.splitlines() if line.strip()]
+            errors = [line for line in lines if line.startswith("Error")] or lines[-1:] or ["?"]
+            # "Error: initializing source docker://REF: pinging container registry ...": the cause
+            cause = PULL_NOISE.sub("", errors[-1].removeprefix("Error: "))
+            raise EngineError(f"{self.name} could not pull {ref}: {cause}")
+        return self._require(ref)
 
     def images_with_label(self, label: str) -> list[ImageInfo]:
         ids = self._run("images", "--quiet", "--no-trunc", f"--filter=label={label}").output

@@ -25,6 +25,7 @@ import tomlkit
 from wheelyard import proc
 from wheelyard.builder.diagnose import diagnose
 from wheelyard.builder.engine import ContainerEngine, ImageInfo
+from wheelyard.builder.image.ensure import ChosenImage
 from wheelyard.builder.options import (
     CCACHE_DIR,
     EARLY_DIR,
@@ -112,8 +113,7 @@ def run_job(
     loaded: LoadedRecipe,
     *,
     engine: ContainerEngine,
-    image: ImageInfo,
-    image_ref: str,
+    image: ChosenImage,
     build_env: Mapping[str, str],
     settings: JobSettings,
     on_event: Callable[[Event], None] | None = None,
@@ -127,7 +127,8 @@ def run_job(
     started = time.monotonic()
     # A build process killed outright (SIGKILL of a farm worker) leaves its exited container.
     reap_exited_containers(engine)
-    in_image = image_interpreters(image)
+    image_ref = image.ref
+    in_image = image_interpreters(image.info)
     pythons = [p for p in job.pythons if in_image is None or p in in_image]
     missing = [p for p in job.pythons if p not in pythons]
     run_id = uuid.uuid4().hex[:12]
@@ -257,13 +258,7 @@ def run_job(
     wheels = _collect(
         staging, out_dir, settings.output, finished=finished, build_tag=settings.build_tag
     )
-    image_entry = ImageEntry(
-        ref=image_ref,
-        id=image.id,
-        digest=image.digest,
-        interpreters=tuple(in_image or ()),
-        labels=dict(image.labels),
-    )
+    image_entry = image.entry(tuple(in_image or ()))
     torch_entry = torch_setup.entry if torch_setup is not None else None
     wheels = _with_built_against(wheels, settings, image_entry, log_path, torch_entry)
     results = _python_results(job.pythons, missing, follower, wheels, failure)

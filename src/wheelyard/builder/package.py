@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from wheelyard.builder.engine import ContainerEngine, ImageInfo
+from wheelyard.builder.engine import ContainerEngine
+from wheelyard.builder.image.ensure import ChosenImage
 from wheelyard.builder.job import JobSettings, run_job
 from wheelyard.builder.progress import Event
 from wheelyard.builder.torch import TorchRequest
@@ -30,7 +31,7 @@ from wheelyard.record import (
 from wheelyard.source import own_version
 from wheelyard.version import build_environment, package_version
 
-ImageProvider = Callable[[Job, Catalog], tuple[str, ImageInfo]]
+ImageProvider = Callable[[Job, Catalog], ChosenImage]
 """Returns (image reference, image facts) for a job, building the image when needed."""
 
 
@@ -180,7 +181,7 @@ def _run_one(
             job=JobSpec.model_validate(job.to_json()), status=JobStatus.SKIPPED, reason=reason
         )
     try:
-        ref, info = images(job, unit.catalog)
+        image = images(job, unit.catalog)
     except WheelyardError as exc:
         return JobRecord(
             job=JobSpec.model_validate(job.to_json()),
@@ -204,8 +205,7 @@ def _run_one(
         job,
         unit.loaded,
         engine=engine,
-        image=info,
-        image_ref=ref,
+        image=image,
         build_env=env,
         settings=settings,
         on_event=on_event,

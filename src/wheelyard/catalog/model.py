@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from wheelyard.config.accelerator import (
+    LOCAL_IMAGE_PREFIX,
     PlatformEntry,
     ProviderEntry,
     RunnerEntry,
@@ -47,7 +48,17 @@ class Catalog:
         return f"{platform}-{entry.kind}"
 
     def image(self, variant: str, platform: Platform) -> str | None:
+        """The builder image a ``variant`` job on ``platform`` asks for first."""
         return self.variants[variant].images.get(platform)
+
+    def local_image(self, variant: str, platform: Platform) -> str | None:
+        """wheelyard's own builder image of ``variant`` on ``platform``: ``local-images``, or
+        ``images`` where that names a ``localhost/`` image."""
+        entry = self.variants[variant]
+        if (ref := entry.local_images.get(platform)) is not None:
+            return ref
+        ref = entry.images.get(platform)
+        return ref if ref is not None and ref.startswith(LOCAL_IMAGE_PREFIX) else None
 
     def github_runner(self, label: str) -> str:
         """The GitHub ``runs-on`` value of a runner label (the label itself when unlisted)."""

@@ -14,8 +14,8 @@ from rich import filesize
 from rich.markup import escape
 from rich.table import Table
 
-from wheelyard.builder.engine import ImageInfo, detect_engine
-from wheelyard.builder.image.ensure import builder_image
+from wheelyard.builder.engine import detect_engine
+from wheelyard.builder.image.ensure import ChosenImage, ImagePolicy, builder_image
 from wheelyard.builder.job import DEFAULT_TORCH_CACHE, JobSettings
 from wheelyard.builder.package import BuildCallbacks, PackageBuild, build_packages
 from wheelyard.builder.progress import Event, EventKind
@@ -238,6 +238,16 @@ def build_command(
     engine_name: Annotated[
         str | None, typer.Option("--engine", help="podman or docker (default: detect).")
     ] = None,
+    image_policy: Annotated[
+        ImagePolicy,
+        typer.Option(
+            "--images",
+            envvar="WHEELYARD_IMAGES",
+            help="auto: the catalog's official image where it can be pulled, else wheelyard's "
+            "own (said in the output and the record); registry: pull or fail; local: "
+            "wheelyard's own, never pulling.",
+        ),
+    ] = ImagePolicy.AUTO,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the build record as JSON on stdout.")
     ] = False,
@@ -295,14 +305,18 @@ def build_command(
                 took = f" ({event.seconds:.0f} s)" if event.seconds is not None else ""
                 reporter.line(f"  image {escape(event.step)}: {event.state}{took}")
 
-        def images(job: Job, catalog: Catalog) -> tuple[str, ImageInfo]:
-            return builder_image(
+        def images(job: Job, catalog: Catalog) -> ChosenImage:
+            chosen = builder_image(
                 job.variant,
                 job.platform,
                 catalog=catalog,
                 engine=engine,
                 progress=None if as_json else image_step,
+                policy=image_policy,
             )
+            if chosen.note is not None and not as_json:
+                reporter.line(f"  image: {escape(chosen.note)}")
+            return chosen
 
         record = build_packages(
             units,

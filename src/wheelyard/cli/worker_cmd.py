@@ -59,10 +59,15 @@ TORCH_INDEX_ENV = "WHEELYARD_FARM_TORCH_INDEX"
 replace the catalog's for every build of this worker (a recipe's ``torch-index`` still wins)."""
 
 
+IMAGES_ENV = "WHEELYARD_FARM_IMAGES"
+"""Which builder images this worker's jobs ask for: auto (default), registry or local."""
+
+
 def worker_environment(
     data_dir: Path, engine: str | None, compiler_cache: Path | None
 ) -> WorkerEnvironment:
     """The worker's view of this machine, read from its environment once."""
+    from wheelyard.builder.image.ensure import ImagePolicy
     from wheelyard.cli.verify_cmd import interpreters_from
     from wheelyard.farm.builds.stages import WorkerEnvironment
     from wheelyard.host.facts import DETECT_FILE_ENV
@@ -73,8 +78,14 @@ def worker_environment(
         problem = torch_source_problem(source)
         if problem is not None:
             raise FarmError(f"{TORCH_INDEX_ENV}: {problem}")
+    policy = os.environ.get(IMAGES_ENV, ImagePolicy.AUTO)
+    if policy not in set(ImagePolicy):
+        raise FarmError(
+            f"{IMAGES_ENV}={policy!r}: expected one of {', '.join(ImagePolicy)}",
+        )
     return WorkerEnvironment(
         data_dir=data_dir.resolve(),
+        image_policy=ImagePolicy(policy),
         engine=engine,
         compiler_cache=compiler_cache,
         interpreters=interpreters_from(None),

@@ -57,6 +57,9 @@ def torch_source_problem(source: str) -> str | None:
     return None
 
 
+LOCAL_IMAGE_PREFIX = "localhost/"
+"""Image references wheelyard builds itself; anything else comes from a registry."""
+
 RUNNER_LABEL = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -77,7 +80,16 @@ class VariantEntry(FileModel):
         description="GPU targets: TORCH_CUDA_ARCH_LIST, PYTORCH_ROCM_ARCH or TORCH_XPU_ARCH_LIST.",
     )
     images: dict[Platform, str] = Field(
-        default_factory=dict, description="Builder image per platform (container platforms only)."
+        default_factory=dict,
+        description="Builder image per platform (container platforms only): an official "
+        "registry image pinned by digest, pulled where the engine can, or a `localhost/` image "
+        "wheelyard builds itself.",
+    )
+    local_images: dict[Platform, str] = Field(
+        default_factory=dict,
+        description="wheelyard's own builder image per platform (`wheelyard image build`, a "
+        "`localhost/` reference): used when `images` cannot be pulled, and for verification "
+        "sandboxes.",
     )
     build_runner: str | None = Field(
         default=None, description="Runner label that builds it (default: the platform's CPU label)."
@@ -107,6 +119,17 @@ class VariantEntry(FileModel):
     def _label(cls, value: str | None) -> str | None:
         if value is not None and not RUNNER_LABEL.match(value):
             raise ValueError(f"runner label {value!r} must match {RUNNER_LABEL.pattern}")
+        return value
+
+    @field_validator("local_images")
+    @classmethod
+    def _local(cls, value: dict[Platform, str]) -> dict[Platform, str]:
+        for platform, ref in value.items():
+            if not ref.startswith(LOCAL_IMAGE_PREFIX):
+                raise ValueError(
+                    f"local-images.{platform} = {ref!r} must be a {LOCAL_IMAGE_PREFIX} reference "
+                    "(an image wheelyard builds); registry images go in `images`"
+                )
         return value
 
     @field_validator("toolkit_packages")

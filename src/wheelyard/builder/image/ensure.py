@@ -1,5 +1,6 @@
-"""wheelyard's own builder images: made locally (no registry), rebuilt only when their recipe
-changes, tagged as the catalog's ``images`` entry for the variant.
+"""The builder image a job runs in: the catalog's official registry image, pulled where the
+engine can; otherwise wheelyard's own image (``local-images``), made locally, rebuilt only when
+its recipe changes.
 
 * ``cpu``: a Debian root file system with the host's CPython builds at
   ``/opt/python/cpXY-cpXY`` (see :mod:`wheelyard.builder.image.rootfs`), imported into the engine.
@@ -14,6 +15,8 @@ carry the builder's process id, so ones left by a killed build are removed by th
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
 
@@ -42,27 +45,72 @@ from wheelyard.builder.image.recipe import (
 )
 from wheelyard.builder.image.rootfs import HostTools, build_rootfs, check_host, pack
 from wheelyard.builder.image.toolkit import build_toolkit_image
-from wheelyard.builder.steps import ProgressCallback
+from wheelyard.builder.steps import ProgressCallback, StepTracker
 from wheelyard.catalog.model import Catalog
+from wheelyard.config.accelerator import LOCAL_IMAGE_PREFIX
 from wheelyard.config.suggest import did_you_mean
 from wheelyard.config.vocab import AcceleratorKind, Platform
-from wheelyard.errors import ImageError, ImageRequestError
+from wheelyard.errors import EngineError, ImageError, ImageRequestError
 from wheelyard.host.interpreters import HostInterpreter, find_interpreters
 from wheelyard.host.platform import host_platform
+from wheelyard.record import ImageEntry, ImageSource
 
 __all__ = [
+    "ChosenImage",
     "ImageBuildResult",
+    "ImagePolicy",
     "ImageRequest",
     "ImageSettings",
     "builder_image",
     "ensure_image",
     "list_builder_images",
+    "local_builder_image",
     "resolve_request",
 ]
 
 BASE_VARIANT = "cpu"
-LOCAL_PREFIX = "localhost/"
-"""Only local references are built here; anything else is pulled from its registry."""
+
+
+class ImagePolicy(StrEnum):
+    """Which builder image a job asks for (``--images``)."""
+
+    AUTO = "auto"
+    """The catalog's registry image where it can be pulled, else wheelyard's own."""
+    REGISTRY = "registry"
+    """The catalog's registry image; a failed pull fails the job."""
+    LOCAL = "local"
+    """wheelyard's own image, never pulling."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChosenImage:
+    """The image a job runs in, and why that one."""
+
+    ref: str
+    info: ImageInfo
+    source: ImageSource
+    wanted: str | None = None
+    """The catalog's image, when another one was used."""
+    reason: str | None = None
+
+    @property
+    def note(self) -> str | None:
+        """One line for the output when the catalog's image was not used."""
+        if self.wanted is None:
+            return None
+        return f"using {self.ref} instead of {self.wanted}: {self.reason}"
+
+    def entry(self, interpreters: tuple[str, ...]) -> ImageEntry:
+        return ImageEntry(
+            ref=self.ref,
+            id=self.info.id,
+            digest=self.info.digest,
+            interpreters=interpreters,
+            labels=dict(self.info.labels),
+            source=self.source,
+            wanted=self.wanted,
+            reason=self.reason,
+        )
 
 
 def resolve_request(
@@ -76,17 +124,20 @@ def resolve_request(
             hint=did_you_mean(variant, catalog.variants)
             or f"known variants: {', '.join(catalog.variants)}",
         )
-    ref = catalog.image(variant, platform)
+    ref = catalog.local_image(variant, platform)
     if ref is None:
-        having = ", ".join(entry.images) or "none"
+        official = catalog.image(variant, platform)
+        if official is not None:
+            raise ImageRequestError(
+                f"{variant} on {platform} has only a registry image ({official}), none that "
+                "wheelyard builds",
+                hint=f"pull it (`podman pull {official}`) on a host that reaches its registry",
+            )
+        having = ", ".join(entry.local_images) or "none"
         raise ImageRequestError(
-            f"the catalog names no builder image for {variant} on {platform}",
-            hint=f"{variant} has images for: {having}; add images.{platform} to the catalog",
-        )
-    if not ref.startswith(LOCAL_PREFIX):
-        raise ImageRequestError(
-            f"{ref} ({variant} on {platform}) is a registry image, not one wheelyard builds",
-            hint=f"pull it (`podman pull {ref}`) on a host that reaches its registry",
+            f"the catalog names no local builder image for {variant} on {platform}",
+            hint=f"{variant} has local images for: {having}; add local-images.{platform} to "
+            "the catalog",
         )
     if host != platform:
         raise ImageRequestError(
@@ -146,20 +197,75 @@ def builder_image(
     engine: ContainerEngine,
     settings: ImageSettings | None = None,
     progress: ProgressCallback | None = None,
-) -> tuple[str, ImageInfo]:
-    """The image a job of ``variant`` runs in: a registry image named by the catalog is used as
-    it is (the container engine pulls it when cibuildwheel starts the job); a ``localhost/``
-    image is built here when missing or out of date (:func:`ensure_image`)."""
+    policy: ImagePolicy = ImagePolicy.AUTO,
+) -> ChosenImage:
+    """The image a job of ``variant`` runs in.
+
+    The catalog's registry image (``images``) is used when the engine has it or can pull it;
+    when the pull fails, wheelyard's own image (``local-images``) is made or reused instead and
+    the result says so (``--images registry`` makes the failed pull the job's failure).
+    ``localhost/`` images, and every image under ``--images local``, are made here
+    (:func:`ensure_image`)."""
     ref = catalog.image(variant, platform)
-    if ref is not None and not ref.startswith(LOCAL_PREFIX):
-        info = engine.image_info(ref)
-        if info is None:  # not pulled yet: nothing is known about it until cibuildwheel pulls
-            info = ImageInfo(id="", digest=None, tags=(ref,), size=0, created="")
-        return ref, info
+    if ref is None or ref.startswith(LOCAL_IMAGE_PREFIX):
+        return local_builder_image(
+            variant, platform, catalog=catalog, engine=engine, settings=settings, progress=progress
+        )
+    if policy is ImagePolicy.LOCAL:
+        chosen = local_builder_image(
+            variant, platform, catalog=catalog, engine=engine, settings=settings, progress=progress
+        )
+        return ChosenImage(
+            ref=chosen.ref,
+            info=chosen.info,
+            source=ImageSource.LOCAL,
+            wanted=ref,
+            reason="--images local (no pull)",
+        )
+    info = engine.image_info(ref)
+    if info is not None:
+        return ChosenImage(ref=ref, info=info, source=ImageSource.PRESENT)
+    steps = StepTracker(progress, None)
+    try:
+        with steps.step(f"pull {ref}"):
+            info = engine.pull_image(ref)
+    except EngineError as exc:
+        if policy is ImagePolicy.REGISTRY or catalog.local_image(variant, platform) is None:
+            raise ImageError(
+                exc.message,
+                hint=f"the catalog names no local image for {variant} on {platform} to use instead"
+                if policy is ImagePolicy.AUTO
+                else "--images registry: no fallback to wheelyard's own image",
+            ) from exc
+        chosen = local_builder_image(
+            variant, platform, catalog=catalog, engine=engine, settings=settings, progress=progress
+        )
+        return ChosenImage(
+            ref=chosen.ref,
+            info=chosen.info,
+            source=ImageSource.FALLBACK,
+            wanted=ref,
+            reason=exc.message,
+        )
+    return ChosenImage(ref=ref, info=info, source=ImageSource.PULLED)
+
+
+def local_builder_image(
+    variant: str,
+    platform: Platform = Platform.LINUX_X86_64,
+    *,
+    catalog: Catalog,
+    engine: ContainerEngine,
+    settings: ImageSettings | None = None,
+    progress: ProgressCallback | None = None,
+) -> ChosenImage:
+    """wheelyard's own image of ``variant`` (made when missing or out of date): what a failed
+    pull falls back to, and what verification sandboxes run in (they mount the host's
+    interpreters, built against this machine's libc)."""
     result = ensure_image(
         variant, platform, catalog=catalog, engine=engine, settings=settings, progress=progress
     )
-    return result.ref, result.info
+    return ChosenImage(ref=result.ref, info=result.info, source=ImageSource.LOCAL)
 
 
 def list_builder_images(engine: ContainerEngine) -> list[BuilderImage]:

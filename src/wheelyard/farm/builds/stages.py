@@ -26,8 +26,8 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from wheelyard.builder.engine import ImageInfo, detect_engine
-from wheelyard.builder.image.ensure import ensure_image
+from wheelyard.builder.engine import detect_engine
+from wheelyard.builder.image.ensure import ChosenImage, ImagePolicy, builder_image
 from wheelyard.builder.job import PYPI, JobSettings
 from wheelyard.builder.package import BuildCallbacks, build_packages
 from wheelyard.builder.progress import Event
@@ -79,6 +79,8 @@ class WorkerEnvironment:
     catalog's; a recipe's ``torch-index`` still wins."""
     detect_file: Path | None = None
     """A GPU detection override (``WHEELYARD_DETECT_FILE``), for tests."""
+    image_policy: ImagePolicy = ImagePolicy.AUTO
+    """Which builder images jobs ask for (``WHEELYARD_FARM_IMAGES``)."""
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -196,10 +198,14 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
         progress({"step": "farm-wheels", "count": linked})
     engine = detect_engine(env.engine)
 
-    def images(job: Job, catalog: Catalog) -> tuple[str, ImageInfo]:
+    def images(job: Job, catalog: Catalog) -> ChosenImage:
         progress({"step": "image", "variant": job.variant})
-        result = ensure_image(job.variant, job.platform, catalog=catalog, engine=engine)
-        return result.ref, result.info
+        chosen = builder_image(
+            job.variant, job.platform, catalog=catalog, engine=engine, policy=env.image_policy
+        )
+        if chosen.note is not None:
+            progress({"step": "image", "variant": job.variant, "note": chosen.note})
+        return chosen
 
     def on_event(_job: Job, event: Event) -> None:
         progress(
