@@ -256,6 +256,10 @@ class TorchEntry(_Model):
     reused_files: int = 0
     """Files the cache already held (a download saved)."""
     seconds: float = 0.0
+    evicted: tuple[str, ...] = ()
+    """Other wheelhouses removed after this one was ready, least recently used first, to keep
+    the torch cache within its bound."""
+    evicted_bytes: int = 0
 
     @property
     def index(self) -> Path:

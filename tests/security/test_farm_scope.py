@@ -99,3 +99,43 @@ def test_the_hello_c_example_is_still_accepted(farm: Farm, tmp_path: Path) -> No
     body = {"git": {"url": url, "ref": "main"}, "python": ["cp312"]}
     response = farm.client.post("/api/builds", json=body, headers=farm.hello)
     assert response.status_code == 202, response.text
+
+
+def test_a_package_s_own_host_folder_torch_source_is_refused(farm: Farm, tmp_path: Path) -> None:
+    """A folder of the farm's machine as a torch source comes only from an admin's farm recipe
+    (the package's own table could make the farm read any host path into its build)."""
+    project = tmp_path / "torchy-src"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "hello-c"\nversion = "1.0"\n'
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[tool.wheelyard]\ntorch = ">=2.13"\n'
+        '[tool.wheelyard.torch-index]\ncpu = ["/root/.ssh", "https://pypi.org/simple"]\n'
+    )
+    url = _git_repo(farm, tmp_path, project)
+    for token in (farm.hello, farm.admin):  # an admin submitting it does not make it the farm's
+        body = {"git": {"url": url}, "python": ["cp312"]}
+        response = farm.client.post("/api/builds", json=body, headers=token)
+        assert response.status_code == 403, response.text
+        detail = response.json()["detail"]
+        assert "/root/.ssh" in detail
+        assert "pyproject.toml" in detail  # where it was set
+        _nothing_recorded(farm)
+    # The same folder from the package's farm recipe (an admin's) is the farm's own setting.
+    recipe = 'torch = ">=2.13"\n[torch-index]\ncpu = ["/opt/wheels", "https://pypi.org/simple"]\n'
+    stored = farm.client.put(
+        "/api/packages/hello-c/recipe",
+        content=recipe,
+        headers={**farm.admin, "Content-Type": "text/plain"},
+    )
+    assert stored.status_code == 200, stored.text
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "hello-c"\nversion = "1.0"\n'
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[tool.wheelyard]\ntorch = ">=2.13"\n'
+    )
+    url = _git_repo(farm, tmp_path / "second", project)
+    response = farm.client.post(
+        "/api/builds", json={"git": {"url": url}, "python": ["cp312"]}, headers=farm.hello
+    )
+    assert response.status_code == 202, response.text

@@ -3,7 +3,10 @@ it for real, from local folders of wheels), what the record and the gate are tol
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import time
 import zipfile
 from base64 import urlsafe_b64encode
 from pathlib import Path
@@ -12,9 +15,11 @@ import pytest
 
 from wheelyard.builder.options import repair_command
 from wheelyard.builder.torch import (
+    USED_MARK,
     TorchRequest,
     accelerator_matches,
     prepare_torch,
+    sweep_torch_cache,
     write_simple_index,
 )
 from wheelyard.catalog import load_catalog
@@ -335,3 +340,40 @@ def test_a_torch_extension_is_imported_after_torch() -> None:
     # requires torch but links none of its libraries (pure Python on top of torch): as it is
     assert loader_modules(["torch>=2.10"], ["libc.so.6"]) == []
     assert loader_modules(["numpy"], ["libc10.so"]) == []
+
+
+def _wheelhouse(cache: Path, name: str, size: int, used_ago: float, now: float) -> Path:
+    folder = cache / name
+    folder.mkdir(parents=True)
+    (folder / "torch-2.13.0-cp311-cp311-linux_x86_64.whl").write_bytes(b"\0" * size)
+    (folder / USED_MARK).touch()
+    os.utime(folder / USED_MARK, (now - used_ago, now - used_ago))
+    return folder
+
+
+def test_the_torch_cache_sweep_removes_the_least_recently_used_idle_wheelhouses(
+    tmp_path: Path,
+) -> None:
+    now = time.time()
+    cache = tmp_path / "torch"
+    hour = 3600.0
+    oldest = _wheelhouse(cache, "cu130-aaa", 400, 30 * hour, now)
+    older = _wheelhouse(cache, "cpu-bbb", 300, 20 * hour, now)
+    recent = _wheelhouse(cache, "cu130-ccc", 500, 1 * hour, now)  # may still be mounted
+    mine = _wheelhouse(cache, "cpu-ddd", 600, 40 * hour, now)  # the job's own: kept
+    (cache / ".evicted-999999999-cu130-eee").mkdir()  # a killed sweep's leftover
+    evicted = sweep_torch_cache(cache, max_bytes=1200, keep=mine, now=now)
+    assert [(e.wheelhouse, e.bytes) for e in evicted] == [(oldest, 400), (older, 300)]
+    assert sorted(p.name for p in cache.iterdir()) == ["cpu-ddd", "cu130-ccc"]
+    assert recent.is_dir() and mine.is_dir()
+    # Within the bound: nothing goes; over it with only busy or recent ones: nothing either.
+    assert sweep_torch_cache(cache, max_bytes=1200, keep=mine, now=now) == []
+    assert sweep_torch_cache(cache, max_bytes=0, keep=mine, now=now) == []
+    with (recent / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        later = now + 10 * hour
+        assert sweep_torch_cache(cache, max_bytes=0, keep=mine, now=later) == []
+    assert [e.wheelhouse for e in sweep_torch_cache(cache, max_bytes=0, now=later)] == [
+        mine,
+        recent,
+    ]

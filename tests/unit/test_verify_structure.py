@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -123,12 +125,20 @@ def test_zip_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
         zf.writestr("bomb/__init__.py", b"")
         zf.writestr("bomb/zeros.bin", b"\0" * 50_000_000)
     assert bomb.stat().st_size < 100_000
+    with zipfile.ZipFile(bomb) as zf:
+        compressed = zf.getinfo("bomb/zeros.bin").compress_size
     limits = Limits(max_member_bytes=10_000_000, max_total_bytes=20_000_000)
     assert codes(bomb, limits) == [
         (
             "too-large",
             "member bomb/zeros.bin inflates to 50000000 bytes, over the limit of 10000000 "
             "bytes per file (zip bomb?)",
+        ),
+        (
+            "too-large",
+            f"member bomb/zeros.bin inflates {50_000_000 / compressed:.0f}-fold, from "
+            f"{compressed} to 50000000 bytes, over the limit of 100-fold for files of "
+            "16777216 bytes or more (zip bomb?)",
         ),
         (
             "too-large",
@@ -139,6 +149,35 @@ def test_zip_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
     report = verify_wheel(bomb, options=VerifyOptions(limits=limits))
     assert report.result(Check.STRUCTURE).outcome is Outcome.FAIL  # type: ignore[union-attr]
     assert {c.outcome for c in report.checks[1:]} == {Outcome.SKIPPED}
+
+
+def test_a_member_that_inflates_a_hundredfold_is_refused_under_the_default_limits(
+    tmp_path: Path,
+) -> None:
+    """The 1 GB member in a 1 MB wheel: under the size limits, refused for its ratio alone."""
+    bomb = tmp_path / "bomb-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("bomb/__init__.py", b"")
+        zf.writestr("bomb/zeros.bin", b"\0" * 100_000_000)
+    report = inspect_archive(bomb)
+    assert report.fatal
+    assert [(p.code, p.path) for p in report.problems] == [("too-large", "bomb/zeros.bin")]
+    assert "-fold" in report.problems[0].message
+
+
+def test_large_members_are_hashed_without_holding_them_in_memory(tmp_path: Path) -> None:
+    big = make_wheel(
+        tmp_path, {"big/__init__.py": b"", "big/blob.bin": os.urandom(64 * 1024 * 1024)}, name="big"
+    )
+    tracemalloc.start()
+    try:
+        report = inspect_archive(big)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not report.problems, report.problems
+    assert report.files["big/blob.bin"] == 64 * 1024 * 1024
+    assert peak < 8 * 1024 * 1024, f"inspecting a 64 MiB member peaked at {peak} bytes"
 
 
 def test_record_hash_and_size_mismatch(good: Path, tmp_path: Path) -> None:

@@ -38,11 +38,13 @@ from wheelyard.builder.progress import Event, EventKind, LogFollower
 from wheelyard.builder.retag import add_build_tag
 from wheelyard.builder.torch import (
     CONSTRAINTS_NAME,
+    DEFAULT_TORCH_CACHE_MAX_BYTES,
     TORCH_DIR,
     IdentityReader,
     TorchRequest,
     TorchSetup,
     prepare_torch,
+    sweep_torch_cache,
 )
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.errors import ProcessError, TorchError
@@ -93,6 +95,9 @@ class JobSettings:
     torch_cache: Path = DEFAULT_TORCH_CACHE
     """Host folder of the torch wheelhouses (one per variant below it), shared by every job of
     a variant: torch and its dependencies are downloaded once."""
+    torch_cache_max_bytes: int = DEFAULT_TORCH_CACHE_MAX_BYTES
+    """The torch cache's bound: after a job has its torch, the least recently used other
+    wheelhouses (idle for hours) are removed until the cache is within it."""
     torch_identity: IdentityReader | None = None
     """Reads a torch wheel's identity (``wheel.torch.torch_identity``), handed in by the caller;
     None: a job that builds against torch fails (it could not record which torch)."""
@@ -316,6 +321,17 @@ def _have_torch(
         )
     except TorchError as exc:
         return None, Failure(message=exc.message, step="torch", hint=exc.hint)
+    evicted = sweep_torch_cache(
+        settings.torch_cache, max_bytes=settings.torch_cache_max_bytes, keep=setup.wheelhouse
+    )
+    if evicted:
+        entry = setup.entry.model_copy(
+            update={
+                "evicted": tuple(str(e.wheelhouse) for e in evicted),
+                "evicted_bytes": sum(e.bytes for e in evicted),
+            }
+        )
+        setup = replace(setup, entry=entry)
     if on_event is not None:
         entry = setup.entry
         versions = ", ".join(sorted({f"{b.version} ({b.accelerator})" for b in entry.builds}))

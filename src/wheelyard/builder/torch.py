@@ -27,6 +27,7 @@ import hashlib
 import html
 import os
 import re
+import shutil
 import ssl
 import sys
 import time
@@ -234,6 +235,72 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+USED_MARK = ".used"
+"""Touched each time a job takes its torch from the wheelhouse: the sweep's last-use time."""
+DEFAULT_TORCH_CACHE_MAX_BYTES = 40 * 1024**3
+"""Room for about eight CUDA torch releases with their dependencies (~5 GB each)."""
+IDLE_BEFORE_EVICTION = 6 * 3600.0
+"""A wheelhouse used less than this long ago may still be mounted in a running build (a job
+takes an hour at most by default): the sweep leaves it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Eviction:
+    wheelhouse: Path
+    bytes: int
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def _last_used(folder: Path) -> float:
+    mark = folder / USED_MARK
+    return (mark if mark.exists() else folder).stat().st_mtime
+
+
+def sweep_torch_cache(
+    cache: Path,
+    *,
+    max_bytes: int = DEFAULT_TORCH_CACHE_MAX_BYTES,
+    keep: Path | None = None,
+    idle: float = IDLE_BEFORE_EVICTION,
+    now: float | None = None,
+) -> list[Eviction]:
+    """Remove the least recently used wheelhouses of ``cache`` until it holds ``max_bytes`` or
+    less. ``keep`` (the job's own), wheelhouses used within ``idle`` seconds and ones another
+    process is preparing (their lock is held) stay; so the cache can stay above the bound for a
+    while, never below what running builds need."""
+    if not cache.is_dir():
+        return []
+    now = time.time() if now is None else now
+    for left in cache.glob(".evicted-*"):  # a sweep killed mid-way
+        pid = left.name.split("-")[1]
+        if not (pid.isdigit() and proc.process_alive(int(pid))):
+            shutil.rmtree(left, ignore_errors=True)
+    folders = [f for f in cache.iterdir() if f.is_dir() and not f.is_symlink() and f.name[0] != "."]
+    sizes = {f: _folder_bytes(f) for f in folders}
+    total = sum(sizes.values())
+    evicted: list[Eviction] = []
+    for folder in sorted(folders, key=_last_used):
+        if total <= max_bytes:
+            break
+        if folder == keep or now - _last_used(folder) < idle:
+            continue
+        with (folder / ".lock").open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # being prepared right now
+            # Renamed first (atomic): a job that asks for it from now on makes a fresh one.
+            doomed = cache / f".evicted-{os.getpid()}-{folder.name}"
+            folder.rename(doomed)
+        shutil.rmtree(doomed, ignore_errors=True)
+        total -= sizes[folder]
+        evicted.append(Eviction(wheelhouse=folder, bytes=sizes[folder]))
+    return evicted
+
+
 def prepare_torch(
     request: TorchRequest,
     cache: Path,
@@ -252,6 +319,7 @@ def prepare_torch(
     reused: set[Path] = set()
     builds: list[TorchBuild] = []
     with _locked(wheelhouse):
+        (wheelhouse / USED_MARK).touch()
         answered: dict[str, bool] = {}
         for python in request.pythons:
             target = _python_args(python)

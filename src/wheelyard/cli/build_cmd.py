@@ -20,6 +20,7 @@ from wheelyard.builder.job import DEFAULT_TORCH_CACHE, JobSettings
 from wheelyard.builder.package import BuildCallbacks, PackageBuild, build_packages
 from wheelyard.builder.progress import Event, EventKind
 from wheelyard.builder.steps import StepEvent, StepState
+from wheelyard.builder.torch import DEFAULT_TORCH_CACHE_MAX_BYTES
 from wheelyard.catalog.model import Catalog
 from wheelyard.cli.common import ProfileOpt, RecipeOpt, configured_index, recipe_settings
 from wheelyard.cli.env_cmd import nightly_date, parse_date
@@ -235,6 +236,14 @@ def build_command(
             "downloaded once, shared by every job of a variant)."
         ),
     ] = DEFAULT_TORCH_CACHE,
+    torch_cache_max: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="GB the torch wheelhouses may take: after a job has its torch, the least "
+            "recently used others (idle for 6 hours) are removed.",
+        ),
+    ] = DEFAULT_TORCH_CACHE_MAX_BYTES / 1e9,
     engine_name: Annotated[
         str | None, typer.Option("--engine", help="podman or docker (default: detect).")
     ] = None,
@@ -330,6 +339,7 @@ def build_command(
                 build_tag=build_tag,
                 contents=linkage_of,
                 torch_cache=torch_cache,
+                torch_cache_max_bytes=int(torch_cache_max * 1e9),
                 torch_identity=torch_facts,
                 dependency_index=configured_index(index_url),
             ),

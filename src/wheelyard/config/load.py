@@ -348,6 +348,28 @@ def local_torch_sources(recipe: Recipe) -> list[str]:
     return [s for sources in lists for s in sources if str(s).startswith(("/", "file:"))]
 
 
+def package_local_torch_sources(loaded: LoadedRecipe) -> list[tuple[str, str]]:
+    """Host-folder torch sources that did not come from a farm recipe (the package's own
+    table, an environment variable): ``(source, where it was set)``. A farm refuses them: only
+    its admins name folders of its machines."""
+    recipe = loaded.recipe
+    keyed: list[tuple[str, list[str]]] = []
+    if isinstance(recipe.torch_index, list):
+        keyed.append(("torch-index", recipe.torch_index))
+    else:
+        keyed += [(f"torch-index.{v}", list(s)) for v, s in recipe.torch_index.items()]
+    torch_table = recipe.catalog.get("torch") or {}
+    if isinstance(torch_table, dict):
+        keyed += [(f"catalog.torch.{c}", v) for c, v in torch_table.items() if isinstance(v, list)]
+    found: list[tuple[str, str]] = []
+    for key, sources in keyed:
+        where = loaded.source_of(key)
+        if where.startswith("farm recipe"):
+            continue
+        found += [(str(s), where) for s in sources if str(s).startswith(("/", "file:"))]
+    return found
+
+
 def check_farm_recipe(text: str, *, source: str = "farm recipe") -> Recipe:
     """Refuse a farm-side recipe that is too large, not TOML, or not valid recipe keys: what
     would otherwise fail every later submission of the package. All problems at once."""

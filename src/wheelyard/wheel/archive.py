@@ -68,6 +68,9 @@ class RecordRow:
     size: int | None
 
 
+CHUNK_BYTES = 1024 * 1024
+
+
 def record_hash(data: bytes) -> str:
     digest = hashlib.sha256(data).digest()
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -163,6 +166,37 @@ class Wheel:
         if len(data) > self.max_member_bytes:
             raise WheelError(f"{self.path.name}: {member} inflates past its declared size")
         return data
+
+    def digest(self, member: str, *, head: int = 64) -> tuple[str, int, bytes]:
+        """``member``'s RECORD hash, size and first ``head`` bytes, read in chunks: memory stays
+        bounded however large the member is (the size limit still applies)."""
+        try:
+            info = self._zip.getinfo(member)
+        except KeyError as exc:
+            raise WheelError(f"{self.path.name}: no member {member}") from exc
+        if info.file_size > self.max_member_bytes:
+            raise WheelError(
+                f"{self.path.name}: {member} is {info.file_size} bytes uncompressed, "
+                f"over the {self.max_member_bytes}-byte limit"
+            )
+        hasher = hashlib.sha256()
+        size = 0
+        first = b""
+        try:
+            with self._zip.open(info) as fh:
+                while chunk := fh.read(CHUNK_BYTES):
+                    if not first:
+                        first = chunk[:head]
+                    size += len(chunk)
+                    if size > self.max_member_bytes:
+                        raise WheelError(
+                            f"{self.path.name}: {member} inflates past its declared size"
+                        )
+                    hasher.update(chunk)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            raise WheelError(f"{self.path.name}: {member} cannot be read ({exc})") from exc
+        encoded = base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii")
+        return f"sha256={encoded}", size, first
 
     def read_text(self, member: str) -> str:
         try:

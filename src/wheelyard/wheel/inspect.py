@@ -41,6 +41,11 @@ class Limits:
     max_member_bytes: int = 1024 * 1024 * 1024
     max_total_bytes: int = 8 * 1024 * 1024 * 1024
     max_members: int = 200_000
+    max_ratio: int = 100
+    """How many times its compressed size a large member may inflate to: real files (code,
+    data, debug info) compress 2-20x; a run of zeros compresses ~1000x."""
+    ratio_floor_bytes: int = 16 * 1024 * 1024
+    """Members smaller than this are never refused for their ratio (a sparse table, a font)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,6 +195,19 @@ def _member_problems(infos: list[zipfile.ZipInfo], limits: Limits) -> list[Archi
                     fatal=True,
                 )
             )
+        inflates = info.file_size / max(info.compress_size, 1)
+        if info.file_size >= limits.ratio_floor_bytes and inflates > limits.max_ratio:
+            problems.append(
+                ArchiveProblem(
+                    code="too-large",
+                    message=f"member {info.filename} inflates {inflates:.0f}-fold, from "
+                    f"{info.compress_size} to {info.file_size} bytes, over the limit of "
+                    f"{limits.max_ratio}-fold for files of {limits.ratio_floor_bytes} bytes "
+                    "or more (zip bomb?)",
+                    path=info.filename,
+                    fatal=True,
+                )
+            )
     for name, count in Counter(info.filename for info in infos).items():
         if count > 1:
             problems.append(
@@ -226,7 +244,12 @@ def _read_members(wheel: Wheel, dist_info: str | None, problems: list[ArchivePro
     keep = {f"{dist_info}/RECORD", f"{dist_info}/WHEEL", f"{dist_info}/METADATA"}
     for name in wheel.names:
         try:
-            data = wheel.read(name)
+            if name in keep:
+                data = wheel.read(name)
+                contents.texts[name] = data
+                digest, size, head = record_hash(data), len(data), data[:64]
+            else:  # hashed in chunks: a large member never sits in memory whole
+                digest, size, head = wheel.digest(name)
         except WheelError as exc:
             problems.append(
                 ArchiveProblem(
@@ -237,13 +260,11 @@ def _read_members(wheel: Wheel, dist_info: str | None, problems: list[ArchivePro
                 )
             )
             continue
-        contents.hashes[name] = (record_hash(data), len(data))
-        if is_binary(name, data):
+        contents.hashes[name] = (digest, size)
+        if is_binary(name, head):
             contents.binaries.append(name)
-            if is_elf(data):
+            if is_elf(head):
                 contents.elf_files.append(name)
-        if name in keep:
-            contents.texts[name] = data
     return contents
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from packaging.utils import InvalidName, canonicalize_name
 
+from wheelyard.config.load import package_local_torch_sources
 from wheelyard.errors import FarmForbiddenError, FarmRequestError, WheelyardError
 from wheelyard.farm.builds import records
 from wheelyard.farm.builds.source import SourceSpec, check_source, fetch_source, probe_git
@@ -29,7 +30,7 @@ from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.tokens import Principal
 from wheelyard.farm.vocab import BuildState, SourceKind
 from wheelyard.host.platform import host_platform
-from wheelyard.pipeline import BuildOptions, load_project
+from wheelyard.pipeline import BuildOptions, LoadedBuild, load_project
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,6 +127,7 @@ def stage(
         )
         for unit in loaded.units:
             check_project_name(unit.loaded.project_name, unit.loaded.pyproject.name)
+        check_host_paths(loaded)
         jobs = len(loaded.job_ids())
         if jobs == 0:
             raise FarmRequestError(
@@ -148,6 +150,21 @@ def stage(
     )
 
 
+def check_host_paths(loaded: LoadedBuild) -> None:
+    """Refuse a package whose own settings name folders of the farm's machines (torch sources):
+    only an admin's farm recipe or the farm's own settings may."""
+    for unit in loaded.units:
+        local = package_local_torch_sources(unit.loaded)
+        if local:
+            named = ", ".join(f"{source} ({where})" for source, where in local)
+            raise FarmForbiddenError(
+                f"{unit.loaded.project_name} names folders of the farm's machines as torch "
+                f"sources: {named}",
+                hint="use an index URL, or ask a farm admin to set them in the package's farm "
+                "recipe",
+            )
+
+
 def _blamed_on_the_source(exc: WheelyardError, staging: Path, source: SourceSpec) -> WheelyardError:
     """The error as the submitter can act on it: paths inside the farm's staging folder become
     the submitted source's own (``<source>: pyproject.toml``); the farm recipe is named so."""
@@ -165,7 +182,8 @@ def _blamed_on_the_source(exc: WheelyardError, staging: Path, source: SourceSpec
             value = value.replace(f"{prefix}/", f"{where}: ")
         return value
 
-    return FarmRequestError(relocate(exc.message), hint=relocate(exc.hint) if exc.hint else None)
+    kind = type(exc) if isinstance(exc, FarmRequestError) else FarmRequestError  # 403 stays 403
+    return kind(relocate(exc.message), hint=relocate(exc.hint) if exc.hint else None)
 
 
 def discard(staged: Staged) -> None:
