@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from test_verify_support import make_wheel
 
 from wheelyard.farm.db import open_database
 from wheelyard.farm.settings import FarmSettings
+from wheelyard.index.store import HOST_ID, FileStore
 
 FILES = {"demo/__init__.py": b"VALUE = 1\n"}
 
@@ -65,3 +67,25 @@ def test_the_data_directory_and_the_database_are_not_world_readable(tmp_path: Pa
     assert stat.S_IMODE(settings.data_dir.stat().st_mode) & 0o007 == 0
     db_file = settings.data_dir / "farm.db"
     assert stat.S_IMODE(db_file.stat().st_mode) & 0o077 == 0
+
+
+def test_a_store_on_a_shared_folder_sweeps_another_machine_s_temp_files_only_when_stale(
+    tmp_path: Path,
+) -> None:
+    """Another machine's pids mean nothing here: its temp files go once a day has passed."""
+    store = FileStore(tmp_path / "index")
+    folder = store.root / "packages" / "demo"
+    folder.mkdir(parents=True)
+    other = "deadbeef" if HOST_ID != "deadbeef" else "cafebabe"
+    stale = folder / f".tmp-{os.getpid()}@{other}-a1"  # the same pid number, another machine
+    stale.write_bytes(b"x")
+    two_days = time.time() - 2 * 86400
+    os.utime(stale, (two_days, two_days))
+    fresh = folder / f".tmp-1@{other}-b2"  # another machine writing right now
+    fresh.write_bytes(b"y")
+    mine_dead = folder / f".tmp-{_dead_pid()}@{HOST_ID}-c3"
+    mine_dead.write_bytes(b"z")
+    mine_live = folder / f".tmp-{os.getpid()}@{HOST_ID}-d4"
+    mine_live.write_bytes(b"w")
+    assert store.sweep() == 2
+    assert sorted(p.name for p in folder.iterdir()) == sorted([fresh.name, mine_live.name])

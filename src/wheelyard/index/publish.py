@@ -22,7 +22,6 @@ import datetime as dt
 import email.parser
 import email.policy
 import json
-import os
 import shutil
 import tempfile
 from collections import defaultdict
@@ -48,7 +47,14 @@ from wheelyard.index.state import (
     load_state,
     save_state,
 )
-from wheelyard.index.store import FileStore, Store, dead_writer, sha256_bytes, sha256_file
+from wheelyard.index.store import (
+    FileStore,
+    Store,
+    dead_writer,
+    sha256_bytes,
+    sha256_file,
+    writer_tag,
+)
 from wheelyard.index.wheelhouse import BuiltWheel, ExcludedWheel, read_wheelhouse
 from wheelyard.index.writer import release_metadata, write_index
 from wheelyard.wheel.archive import parse_name
@@ -315,7 +321,7 @@ def _upload(store: Store, item: _Planned, linked: set[str]) -> None:
 
 
 WORK_PREFIX = "wheelyard-publish-"
-"""A publish's work folder in the system's temp folder: ``wheelyard-publish-<pid>-<random>``."""
+"""A publish's work folder in the system's temp folder: ``wheelyard-publish-<pid>@<host>-…``."""
 
 
 def _sweep(store: Store) -> None:
@@ -323,7 +329,7 @@ def _sweep(store: Store) -> None:
     if isinstance(store, FileStore):
         store.sweep()
     for folder in Path(tempfile.gettempdir()).glob(f"{WORK_PREFIX}*"):
-        if folder.is_dir() and dead_writer(folder.name.removeprefix(WORK_PREFIX)):
+        if folder.is_dir() and dead_writer(folder.name.removeprefix(WORK_PREFIX), folder):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -365,7 +371,7 @@ def publish_wheelhouse(
         )
     _sweep(store)
     state = load_state(store)
-    with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{os.getpid()}-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{writer_tag()}-") as tmp:
         try:
             planned = _convert(
                 house.wheels,

@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import IO, Protocol
@@ -82,12 +84,34 @@ class Store(Protocol):
 
 
 TMP_PREFIX = ".tmp-"
-"""A file store's temp files: ``.tmp-<writer pid>-<random>``, renamed into place when whole."""
+"""A file store's temp files: ``.tmp-<writer pid>@<writer host>-<random>``, renamed into place
+when whole."""
+HOST_ID = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+"""This machine in temp names: a store on a shared network folder has writers on several."""
+OTHER_HOST_STALE = 24 * 3600.0
+"""Another machine's temp file older than this is a dead writer's (its pid means nothing here;
+no single file takes a day to write)."""
 
 
-def dead_writer(rest: str) -> bool:
-    """Whether a temp name's writer (``<pid>-...``) is gone; a name without one is gone too."""
-    pid, _, _ = rest.partition("-")
+def writer_tag() -> str:
+    """``<pid>@<host>``: who writes a temp file or work folder."""
+    return f"{os.getpid()}@{HOST_ID}"
+
+
+def dead_writer(rest: str, path: Path | None = None, *, now: float | None = None) -> bool:
+    """Whether a temp name's writer (``<pid>@<host>-...``) is gone. This machine's: its process
+    has ended. Another machine's: ``path`` has not changed for a day. A name without a pid is
+    gone too."""
+    writer, _, _ = rest.partition("-")
+    pid, _, host = writer.partition("@")
+    if host and host != HOST_ID:
+        if path is None:
+            return False
+        try:
+            age = (time.time() if now is None else now) - path.stat().st_mtime
+        except OSError:
+            return False
+        return age > OTHER_HOST_STALE
     return not (pid.isdigit() and process_alive(int(pid)))
 
 
@@ -164,7 +188,9 @@ class FileStore:
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=target.parent)
+            fd, tmp_name = tempfile.mkstemp(
+                prefix=f"{TMP_PREFIX}{writer_tag()}-", dir=target.parent
+            )
         except OSError as exc:
             raise StoreError(f"cannot write {key} in {self.root}: {exc.strerror or exc}") from exc
         tmp = Path(tmp_name)
@@ -185,7 +211,7 @@ class FileStore:
         a live writer's are kept. Returns how many went."""
         removed = 0
         for path in self.root.rglob(f"{TMP_PREFIX}*") if self.root.is_dir() else ():
-            if not dead_writer(path.name.removeprefix(TMP_PREFIX)):
+            if not dead_writer(path.name.removeprefix(TMP_PREFIX), path):
                 continue
             path.unlink(missing_ok=True)
             removed += 1
