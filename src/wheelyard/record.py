@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Self
 
 from packaging.tags import Tag
@@ -116,6 +116,12 @@ class WheelInfo(_Model):
     built_against: dict[str, Any] | None = None
     """What the wheel was built against (see ``built_against``): interpreter and ABI, image,
     toolkit, build-time dependency versions, the shared libraries its extensions need."""
+
+    @property
+    def variant(self) -> str:
+        """The variant folder the wheel is in (``path`` = ``<variant>/<file>``)."""
+        parts = PurePosixPath(self.path).parts
+        return parts[0] if len(parts) > 1 else ""
 
     @classmethod
     def of(cls, path: Path, relative_to: Path) -> WheelInfo:

@@ -22,11 +22,11 @@ from wheelyard.farm.messages import (
     JobUpdate,
     ScheduledBuild,
     StageResult,
-    WheelResult,
     WorkerAnnouncement,
 )
 from wheelyard.farm.runtime.temporal_server import free_port
 from wheelyard.farm.settings import FarmSettings
+from wheelyard.record import WheelInfo
 
 pytestmark = pytest.mark.integration
 
@@ -107,15 +107,15 @@ def _record_farm(settings: FarmSettings) -> int:
                 pythons=pythons,
                 log=str(log.relative_to(settings.data_dir)) if variant == "cpu" else None,
                 wheels=[
-                    WheelResult(
-                        filename=f"cuda_kernels-0.1.0.dev20261120+{variant}-{p}-{p}-"
+                    WheelInfo(
+                        name=f"cuda_kernels-0.1.0.dev20261120+{variant}-{p}-{p}-"
                         "manylinux_2_35_x86_64.whl",
-                        path="x",
+                        path=f"{variant}/cuda_kernels-0.1.0.dev20261120+{variant}-{p}-{p}-"
+                        "manylinux_2_35_x86_64.whl",
                         sha256="ab" * 32,
                         size=20_000,
                         python=p,
-                        tags=["manylinux_2_35_x86_64"],
-                        variant=variant,
+                        platform_tags=("manylinux_2_35_x86_64",),
                     )
                     for p, s in pythons.items()
                     if s == "built"

@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from temporalio import activity, workflow
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from wheelyard.config.vocab import AcceleratorKind, Platform, PythonMode
-from wheelyard.farm.api.schemas_campaigns import CampaignOut
+from wheelyard.farm.api.schemas_campaigns import CampaignOut, campaign_out
 from wheelyard.farm.builds import records
 from wheelyard.farm.campaigns import records as campaign_records
 from wheelyard.farm.campaigns import submit as campaign_service
@@ -241,9 +242,7 @@ async def start_campaign(
 
 def status(database: Database, campaign_id: int) -> CampaignOut:
     with database.session() as session:
-        campaign = campaign_records.get_campaign(session, campaign_id)
-        builds = campaign_records.builds_of(session, [p.build_id for p in campaign.packages])
-        return CampaignOut.of(campaign, builds)
+        return campaign_out(campaign_records.get_campaign(session, campaign_id))
 
 
 async def until(
@@ -265,7 +264,7 @@ def states(out: CampaignOut) -> dict[str, tuple[str, str | None]]:
 
 def run(temporal: TemporalDevServer, scenario: Callable[[Client], Awaitable[None]]) -> None:
     async def main() -> None:
-        client = await Client.connect(temporal.address)
+        client = await Client.connect(temporal.address, data_converter=pydantic_data_converter)
         await scenario(client)
 
     asyncio.run(main())

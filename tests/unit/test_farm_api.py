@@ -27,11 +27,11 @@ from wheelyard.farm.messages import (
     JobUpdate,
     ScheduledBuild,
     StageResult,
-    WheelResult,
     WorkerAnnouncement,
 )
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.tokens import create_token
+from wheelyard.record import Verification, VerificationStatus, WheelInfo
 
 REPO = Path(__file__).parents[2]
 HELLO_C = REPO / "examples" / "hello-c"
@@ -367,15 +367,14 @@ def test_build_detail_jobs_wheels_and_log(farm: Farm) -> None:
     log = farm.settings.data_dir / f"builds/{build_id}/jobs/linux-x86_64-cpu/logs/hello-c.log"
     log.parent.mkdir(parents=True)
     log.write_text("Building cp312-manylinux_x86_64 wheel\nok\n")
-    wheel = WheelResult(
-        filename="hello_c-0.1-cp312-cp312-manylinux_2_35_x86_64.whl",
-        path="x",
+    wheel = WheelInfo(
+        name="hello_c-0.1-cp312-cp312-manylinux_2_35_x86_64.whl",
+        path="cpu/hello_c-0.1-cp312-cp312-manylinux_2_35_x86_64.whl",
         sha256="cd" * 32,
         size=10,
         python="cp312",
-        tags=["manylinux_2_35_x86_64"],
-        variant="cpu",
-        verification={"status": "passed"},
+        platform_tags=("manylinux_2_35_x86_64",),
+        verification=Verification(status=VerificationStatus.PASSED),
     )
     with farm.database.session() as session:
         records.update_job(
@@ -402,13 +401,18 @@ def test_build_detail_jobs_wheels_and_log(farm: Farm) -> None:
     [job] = detail["jobs"]
     assert (job["state"], job["worker"]) == ("succeeded", "w1")
     assert job["log_url"] == f"/api/builds/{build_id}/jobs/linux-x86_64-cpu/log"
-    assert [w["filename"] for w in detail["wheels"]] == [wheel.filename]
+    assert [w["filename"] for w in detail["wheels"]] == [wheel.name]
     text = farm.client.get(job["log_url"]).text
     assert text.startswith("Building cp312")
     followed = farm.client.get(job["log_url"], params={"follow": True}).text
     assert followed == text
     wheels = farm.client.get("/api/wheels", params={"package": "hello-c"}).json()
-    assert wheels[0]["verification"] == {"status": "passed"}
+    assert wheels[0]["verification"] == {
+        "status": "passed",
+        "failed": [],
+        "skipped": [],
+        "message": None,
+    }
     assert farm.client.get(f"/api/builds/{build_id}/jobs/nope/log").status_code == 404
     assert farm.client.get("/api/builds/12345").status_code == 404
 

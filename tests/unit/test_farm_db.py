@@ -21,11 +21,11 @@ from wheelyard.farm.messages import (
     BuildUpdate,
     JobUpdate,
     StageResult,
-    WheelResult,
     WorkerAnnouncement,
 )
 from wheelyard.farm.tokens import authenticate, create_token, hash_token, revoke_token
 from wheelyard.farm.vocab import BuildState, JobState
+from wheelyard.record import WheelInfo
 
 
 @pytest.fixture
@@ -81,15 +81,15 @@ def test_an_unusable_url_is_a_database_error(tmp_path: Path) -> None:
         open_database("postgresql://nobody@127.0.0.1:1/none")
 
 
-def _wheel(python: str) -> WheelResult:
-    return WheelResult(
-        filename=f"hello_c-0.1-{python}-{python}-manylinux_2_35_x86_64.whl",
-        path=f"builds/1/jobs/x/cpu/hello_c-0.1-{python}.whl",
+def _wheel(python: str) -> WheelInfo:
+    name = f"hello_c-0.1-{python}-{python}-manylinux_2_35_x86_64.whl"
+    return WheelInfo(
+        name=name,
+        path=f"cpu/{name}",
         sha256="ab" * 32,
         size=1234,
         python=python,
-        tags=["manylinux_2_35_x86_64"],
-        variant="cpu",
+        platform_tags=("manylinux_2_35_x86_64",),
     )
 
 
@@ -257,7 +257,7 @@ def test_a_rebuild_of_a_published_version_takes_the_next_build_tag(db: Database)
                 result = StageResult(
                     job_id="linux-x86_64-cpu",
                     status="succeeded",
-                    wheels=[replace(_wheel("cp312"), filename=wheel)],
+                    wheels=[_wheel("cp312").model_copy(update={"name": wheel})],
                     worker="w1",
                     attempt=1,
                 )

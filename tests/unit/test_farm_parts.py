@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from wheelyard.builder.image.ensure import ImagePolicy
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import FarmRequestError, FarmWorkerError
+from wheelyard.farm.builds import stage_process
 from wheelyard.farm.builds.activities import _built_key
 from wheelyard.farm.builds.source import (
     SourceSpec,
@@ -27,6 +29,9 @@ from wheelyard.farm.builds.source import (
     read_marker,
     store_upload,
 )
+from wheelyard.farm.builds.stage_process import write_spec
+from wheelyard.farm.builds.stages import WorkerEnvironment
+from wheelyard.farm.messages import StageInput, StageResult
 from wheelyard.farm.runtime.capabilities import (
     Capabilities,
     check_queues,
@@ -41,6 +46,8 @@ from wheelyard.farm.runtime.temporal_server import (
 from wheelyard.farm.vocab import SourceKind
 from wheelyard.host.platform import host_platform
 from wheelyard.pipeline import BuildOptions, load_project
+from wheelyard.record import Verification, VerificationStatus, WheelInfo
+from wheelyard.verify import Interpreter
 
 REPO = Path(__file__).parents[2]
 HELLO_C = REPO / "examples" / "hello-c"
@@ -279,3 +286,54 @@ def test_submit_to_a_farm_that_is_not_running(cli: Callable[..., Any], tmp_path:
     )
     assert result.exit_code == 1
     assert "cannot reach the farm" in result.stderr
+
+
+def test_every_worker_setting_and_the_wheels_reach_the_stage_process_and_back(
+    tmp_path: Path,
+) -> None:
+    """The stage runs in a child process from a spec file: every field of the worker's
+    environment must arrive (the farm's torch index, image policy ...), and its wheels come back
+    as the build record's entries."""
+    env = WorkerEnvironment(
+        data_dir=tmp_path / "data",
+        engine="podman",
+        compiler_cache=tmp_path / "ccache",
+        interpreters=(
+            Interpreter(version=(3, 12, 1), executable=Path("/usr/bin/python3.12")),
+            Interpreter(version=(3, 13, 0), free_threaded=True, executable=Path("/x/3.13t")),
+        ),
+        index_url="https://pypi.example/simple",
+        torch_cache=tmp_path / "torch",
+        torch_index=("https://torch.example/whl/{variant}", "/srv/torch"),
+        detect_file=tmp_path / "gpu.json",
+        image_policy=ImagePolicy.LOCAL,
+    )
+    stage_input = StageInput(
+        build_id=7, job_id="linux-x86_64-cpu", variant="cpu", plan="p.json", output="o", date="d"
+    )
+    spec = tmp_path / "spec.json"
+    write_spec(
+        spec,
+        stage="build",
+        stage_input=stage_input,
+        env=env,
+        result=tmp_path / "result.json",
+        progress=tmp_path / "progress",
+    )
+    data = json.loads(spec.read_text())
+    assert stage_process._ENVIRONMENT.validate_python(data["env"]) == env
+    assert stage_process._INPUT.validate_python(data["input"]) == stage_input
+    wheel = WheelInfo(
+        name="demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+        path="cpu/demo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl",
+        size=10,
+        sha256="ab" * 32,
+        python="cp312",
+        platform_tags=("manylinux_2_28_x86_64",),
+        verification=Verification(status=VerificationStatus.PASSED),
+    )
+    result = StageResult(job_id="linux-x86_64-cpu", status="succeeded", wheels=[wheel])
+    sent = json.loads(json.dumps(stage_process._RESULT.dump_python(result, mode="json")))
+    back = stage_process._RESULT.validate_python(sent)
+    assert back.wheels == [wheel]
+    assert back.wheels[0].variant == "cpu"

@@ -28,13 +28,14 @@ from wheelyard.farm.builds.source import SourceSpec
 from wheelyard.farm.builds.stages import WorkerEnvironment, run_verify
 from wheelyard.farm.builds.submit import Submission, register, stage, start
 from wheelyard.farm.db import Database, open_database
-from wheelyard.farm.messages import BuildRequest, BuildSummary, StageInput, StageResult, WheelResult
+from wheelyard.farm.messages import BuildRequest, BuildSummary, StageInput, StageResult
 from wheelyard.farm.orchestrator import TemporalOrchestrator
 from wheelyard.farm.runtime.temporal_server import TemporalDevServer, free_port, start_dev_server
 from wheelyard.farm.runtime.worker import WorkerPlan, connect, run_async, serve
 from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.vocab import FARM_QUEUE, SourceKind
 from wheelyard.pipeline import BuildOptions, LoadedBuild
+from wheelyard.record import WheelInfo
 
 REPO = Path(__file__).parents[2]
 CUDA_KERNELS = REPO / "examples" / "cuda-kernels"
@@ -63,19 +64,7 @@ class Stand:
         root = self.data_dir / stage.output
         make_wheelhouse(root, variants=[stage.variant], pythons=["cp312"], pure=pure)
         record = json.loads((root / "build-record.json").read_text())
-        wheels = [
-            WheelResult(
-                filename=w["name"],
-                path=f"{stage.output}/{w['path']}",
-                sha256=w["sha256"],
-                size=w["size"],
-                python=w["python"],
-                tags=w["platform_tags"],
-                variant=stage.variant,
-            )
-            for job in record["jobs"]
-            for w in job["wheels"]
-        ]
+        wheels = [WheelInfo.model_validate(w) for job in record["jobs"] for w in job["wheels"]]
         return StageResult(job_id=stage.job_id, status="succeeded", wheels=wheels, worker="stand")
 
     @activity.defn(name="build_job")

@@ -1,14 +1,18 @@
-"""What workflows and activities hand each other (through Temporal's JSON converter).
+"""What workflows and activities hand each other (through Temporal's pydantic converter).
 
-Plain dataclasses of strings, numbers, lists and dicts: the workflow sandbox imports this module,
-so it imports nothing from the rest of wheelyard. Paths are relative to the farm's data
-directory, so that a worker on another machine resolves them under its own mount.
+Dataclasses of strings, numbers, lists and dicts, and the build record's own models where a
+message carries a part of it (a built wheel is the record's :class:`~wheelyard.record.WheelInfo`,
+not a copy of it). The workflow sandbox imports this module (passed through), so it imports only
+the record from the rest of wheelyard. Paths are relative to the farm's data directory, so that
+a worker on another machine resolves them under its own mount.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from wheelyard.record import WheelInfo
 
 
 @dataclass(kw_only=True)
@@ -97,26 +101,13 @@ class StageInput:
 
 
 @dataclass(kw_only=True)
-class WheelResult:
-    filename: str
-    path: str
-    sha256: str
-    size: int
-    python: str
-    tags: list[str]
-    variant: str
-    verification: dict[str, Any] | None = None
-    built_against: dict[str, Any] | None = None
-    """The build record's ``built_against`` entry of the wheel."""
-
-
-@dataclass(kw_only=True)
 class StageResult:
     job_id: str
     status: str
     """succeeded | failed | skipped"""
     message: str | None = None
-    wheels: list[WheelResult] = field(default_factory=list)
+    wheels: list[WheelInfo] = field(default_factory=list)
+    """The job's wheels as its build record lists them (their ``path`` below ``output``)."""
     log: str | None = None
     seconds: float = 0.0
     worker: str = ""

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from wheelyard.farm.api.context import RowId, context_of
 from wheelyard.farm.api.dashboard import render
-from wheelyard.farm.api.schemas_campaigns import CampaignOut
+from wheelyard.farm.api.schemas_campaigns import campaign_out
 from wheelyard.farm.campaigns import records as campaign_records
 from wheelyard.farm.campaigns.graph import build_graph
 from wheelyard.farm.vocab import CampaignState
@@ -21,20 +21,14 @@ REFRESH_SECONDS = 3
 @router.get("/campaigns", response_class=HTMLResponse)
 def campaigns_page(request: Request) -> HTMLResponse:
     with context_of(request).database.session() as session:
-        campaigns = campaign_records.list_campaigns(session)
-        builds = campaign_records.builds_of(
-            session, [p.build_id for c in campaigns for p in c.packages]
-        )
-        out = [CampaignOut.of(c, builds) for c in campaigns]
+        out = [campaign_out(c) for c in campaign_records.list_campaigns(session)]
     return render("campaigns.html", campaigns=out, title="campaigns")
 
 
 @router.get("/campaign/{campaign_id}", response_class=HTMLResponse)
 def campaign_page(campaign_id: RowId, request: Request) -> HTMLResponse:
     with context_of(request).database.session() as session:
-        campaign = campaign_records.get_campaign(session, campaign_id)
-        builds = campaign_records.builds_of(session, [p.build_id for p in campaign.packages])
-        out = CampaignOut.of(campaign, builds)
+        out = campaign_out(campaign_records.get_campaign(session, campaign_id))
     running = not CampaignState(out.state).finished
     return render(
         "campaign.html",

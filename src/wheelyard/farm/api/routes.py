@@ -374,7 +374,11 @@ async def schedule_nightly(
 def list_workers(request: Request) -> list[schemas.WorkerOut]:
     now = dt.datetime.now(tz=dt.UTC)
     with context_of(request).database.session() as session:
-        return [schemas.WorkerOut.of(w, now, WORKER_STALE) for w in records.list_workers(session)]
+        context = {"now": now, "stale": WORKER_STALE}
+        return [
+            schemas.WorkerOut.model_validate(w, context=context)
+            for w in records.list_workers(session)
+        ]
 
 
 @router.get("/totals")

@@ -14,6 +14,7 @@ from wheelyard.farm.api.schemas_campaigns import (
     CampaignPlanOut,
     CampaignStart,
     Retry,
+    campaign_out,
 )
 from wheelyard.farm.campaigns import records as campaign_records
 from wheelyard.farm.campaigns import submit as campaign_service
@@ -31,9 +32,7 @@ def _control(context: ServiceContext) -> Orchestrator:
 
 def _out(context: ServiceContext, campaign_id: RowId) -> CampaignOut:
     with context.database.session() as session:
-        campaign = campaign_records.get_campaign(session, campaign_id)
-        builds = campaign_records.builds_of(session, [p.build_id for p in campaign.packages])
-        return CampaignOut.of(campaign, builds)
+        return campaign_out(campaign_records.get_campaign(session, campaign_id))
 
 
 @router.get("/graph")
@@ -106,10 +105,7 @@ def list_campaigns(
 ) -> list[CampaignOut]:
     context = context_of(request)
     with context.database.session() as session:
-        campaigns = campaign_records.list_campaigns(session, limit=limit)
-        ids = [p.build_id for c in campaigns for p in c.packages]
-        builds = campaign_records.builds_of(session, ids)
-        return [CampaignOut.of(c, builds) for c in campaigns]
+        return [campaign_out(c) for c in campaign_records.list_campaigns(session, limit=limit)]
 
 
 @router.get("/campaigns/{campaign_id}", responses={404: {}})

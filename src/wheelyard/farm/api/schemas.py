@@ -5,10 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    computed_field,
+    model_validator,
+)
 
 from wheelyard.config.vocab import Channel
-from wheelyard.farm.db.models import WorkerSeen
 
 _STRICT = ConfigDict(extra="forbid")
 _FROM_ROWS = ConfigDict(from_attributes=True, populate_by_name=True)
@@ -134,25 +141,26 @@ class PackageOut(BaseModel):
 
 
 class WorkerOut(BaseModel):
+    """A worker as the API shows it, read from its row (``from_attributes``); ``online`` needs
+    the time: validate with ``context={"now": ..., "stale": ...}``."""
+
+    model_config = _FROM_ROWS
     identity: str
     hostname: str
     queues: list[str]
     capabilities: dict[str, Any]
     first_seen: dt.datetime
     last_seen: dt.datetime
-    online: bool
+    stopped_at: dt.datetime | None = None
+    online: bool = False
 
-    @classmethod
-    def of(cls, worker: WorkerSeen, now: dt.datetime, stale: dt.timedelta) -> WorkerOut:
-        return cls(
-            identity=worker.identity,
-            hostname=worker.hostname,
-            queues=list(worker.queues),
-            capabilities=dict(worker.capabilities),
-            first_seen=worker.first_seen,
-            last_seen=worker.last_seen,
-            online=worker.stopped_at is None and now - worker.last_seen < stale,
-        )
+    @model_validator(mode="after")
+    def _online(self, info: ValidationInfo) -> WorkerOut:
+        context = info.context or {}
+        if "now" in context:
+            recent = context["now"] - self.last_seen < context["stale"]
+            self.online = self.stopped_at is None and recent
+        return self
 
 
 class TokenRequest(BaseModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from wheelyard.farm.campaigns import records as campaign_records
-from wheelyard.farm.db.models import Campaign, CampaignPackage
+from wheelyard.farm.db.models import Campaign
 
 _STRICT = ConfigDict(extra="forbid")
+_FROM_ROWS = ConfigDict(from_attributes=True)
 
 
 class CampaignStart(BaseModel):
@@ -41,6 +42,9 @@ class Retry(BaseModel):
 
 
 class CampaignPackageOut(BaseModel):
+    """A package of a campaign, read from its row and its rebuild's (``from_attributes``)."""
+
+    model_config = _FROM_ROWS
     package: str
     position: int
     state: str
@@ -60,32 +64,12 @@ class CampaignPackageOut(BaseModel):
     build_finished_at: dt.datetime | None = None
     version: str | None = None
 
-    @classmethod
-    def of(cls, row: CampaignPackage, builds: dict[int, Any]) -> CampaignPackageOut:
-        build = builds.get(row.build_id) if row.build_id is not None else None
-        return cls(
-            package=row.package,
-            position=row.position,
-            state=row.state,
-            reason=row.reason,
-            depends_on=list(row.depends_on),
-            blocker=row.blocker,
-            message=row.message,
-            build_id=row.build_id,
-            base_build_id=row.base_build_id,
-            attempts=row.attempts,
-            estimate_seconds=row.estimate_seconds,
-            log_url=row.log_url,
-            build_options=dict(row.build_options),
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            build_started_at=build.started_at if build else None,
-            build_finished_at=build.finished_at if build else None,
-            version=build.version if build else None,
-        )
-
 
 class CampaignOut(BaseModel):
+    """A campaign, read from its row (``from_attributes``); the counts and the time left are
+    its status (:func:`campaign_out`)."""
+
+    model_config = _FROM_ROWS
     id: int
     state: str
     description: str
@@ -96,32 +80,27 @@ class CampaignOut(BaseModel):
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
-    counts: dict[str, int]
-    done: int
-    total: int
-    remaining_seconds: float
+    counts: dict[str, int] = Field(default_factory=dict)
+    done: int = 0
+    total: int = 0
+    remaining_seconds: float = 0.0
     packages: list[CampaignPackageOut]
 
-    @classmethod
-    def of(cls, campaign: Campaign, builds: dict[int, Any]) -> CampaignOut:
-        summary = campaign_records.status(campaign)
-        return cls(
-            id=campaign.id,
-            state=campaign.state,
-            description=campaign.description,
-            trigger=dict(campaign.trigger),
-            message=campaign.message,
-            concurrency=campaign.concurrency,
-            date=campaign.date,
-            created_at=campaign.created_at,
-            started_at=campaign.started_at,
-            finished_at=campaign.finished_at,
-            counts=summary.counts,
-            done=summary.done,
-            total=summary.total,
-            remaining_seconds=summary.remaining_seconds,
-            packages=[CampaignPackageOut.of(p, builds) for p in campaign.packages],
-        )
+    @model_validator(mode="after")
+    def _status(self, info: ValidationInfo) -> CampaignOut:
+        summary = (info.context or {}).get("summary")
+        if summary is not None:
+            self.counts = dict(summary.counts)
+            self.done = summary.done
+            self.total = summary.total
+            self.remaining_seconds = summary.remaining_seconds
+        return self
+
+
+def campaign_out(campaign: Campaign) -> CampaignOut:
+    return CampaignOut.model_validate(
+        campaign, context={"summary": campaign_records.status(campaign)}
+    )
 
 
 class CampaignPlanOut(BaseModel):

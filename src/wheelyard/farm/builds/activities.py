@@ -47,7 +47,6 @@ from wheelyard.farm.messages import (
     ScheduledBuild,
     StageInput,
     StageResult,
-    WheelResult,
     WorkerAnnouncement,
 )
 from wheelyard.farm.settings import FarmSettings
@@ -58,7 +57,7 @@ from wheelyard.index.state import load_state
 from wheelyard.index.store import FileStore
 from wheelyard.pipeline import BuildOptions, LoadedBuild, load_project
 from wheelyard.plan.cost import CostParameters, estimate
-from wheelyard.record import BuildRecord
+from wheelyard.record import BuildRecord, WheelInfo
 from wheelyard.source import own_version
 from wheelyard.version import package_version
 from wheelyard.wheel.convert import WheelKind
@@ -434,7 +433,7 @@ class StageActivities:
             )
         data = outcome["result"]
         result = StageResult(**{k: v for k, v in data.items() if k != "wheels"})
-        result.wheels = [WheelResult(**w) for w in data.get("wheels", [])]
+        result.wheels = [WheelInfo.model_validate(w) for w in data.get("wheels", [])]
         result.worker = self.identity
         result.attempt = info.attempt
         return result

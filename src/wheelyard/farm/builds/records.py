@@ -26,10 +26,10 @@ from wheelyard.farm.messages import (
     BuildUpdate,
     JobUpdate,
     PlanResult,
-    WheelResult,
     WorkerAnnouncement,
 )
 from wheelyard.farm.vocab import BuildState, JobState
+from wheelyard.record import WheelInfo
 from wheelyard.version import next_build_tag
 
 
@@ -203,27 +203,20 @@ def update_job(session: Session, update: JobUpdate) -> BuildJob:
     return row
 
 
-def _record_wheels(session: Session, job: BuildJob, wheels: list[WheelResult]) -> None:
-    """One row per wheel file of the job: a retried build replaces the rows of the attempt
-    before (same file name), so a build never lists a wheel twice."""
+def _record_wheels(session: Session, job: BuildJob, wheels: list[WheelInfo]) -> None:
+    """One row per wheel file of the job, from the build record's entry (the row is that entry,
+    as its columns keep it): a retried build replaces the rows of the attempt before (same file
+    name), so a build never lists a wheel twice."""
     current = {
         w.filename: w for w in session.scalars(select(Wheel).where(Wheel.build_id == job.build_id))
     }
     for wheel in wheels:
-        row = current.get(wheel.filename)
+        row = current.get(wheel.name)
         if row is None:
-            row = Wheel(build_id=job.build_id, filename=wheel.filename, published=[])
+            row = Wheel(build_id=job.build_id, filename=wheel.name, published=[])
             session.add(row)
         row.job_id = job.id
-        row.sha256 = wheel.sha256
-        row.size = wheel.size
-        row.python = wheel.python
-        row.tags = list(wheel.tags)
-        row.variant = wheel.variant
-        if wheel.verification is not None:
-            row.verification = wheel.verification
-        if wheel.built_against is not None:
-            row.built_against = wheel.built_against
+        row.fill(wheel)
     session.flush()
 
 

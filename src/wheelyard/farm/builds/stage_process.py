@@ -17,16 +17,20 @@ import json
 import signal
 import sys
 import traceback
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from wheelyard.errors import WheelyardError
 from wheelyard.farm.builds.stages import STAGES, WorkerEnvironment
-from wheelyard.farm.messages import StageInput
-from wheelyard.verify import Interpreter
+from wheelyard.farm.messages import StageInput, StageResult
 
 PR_SET_PDEATHSIG = 1
+_INPUT = TypeAdapter(StageInput)
+_ENVIRONMENT = TypeAdapter(WorkerEnvironment)
+"""Every setting the worker resolved reaches the stage (one serializer, no field left out)."""
+_RESULT = TypeAdapter(StageResult)
 
 
 def _die_with_parent() -> None:
@@ -48,45 +52,13 @@ def write_spec(
 ) -> None:
     data = {
         "stage": stage,
-        "input": asdict(stage_input),
-        "env": {
-            "data_dir": str(env.data_dir),
-            "engine": env.engine,
-            "compiler_cache": str(env.compiler_cache) if env.compiler_cache else None,
-            "interpreters": [
-                {
-                    "version": list(i.version),
-                    "free_threaded": i.free_threaded,
-                    "executable": str(i.executable),
-                }
-                for i in env.interpreters
-            ],
-            "index_url": env.index_url,
-            "detect_file": str(env.detect_file) if env.detect_file else None,
-        },
+        "input": _INPUT.dump_python(stage_input, mode="json"),
+        "env": _ENVIRONMENT.dump_python(env, mode="json"),
         "result": str(result),
         "progress": str(progress),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data), encoding="utf-8")
-
-
-def _environment(data: dict[str, Any]) -> WorkerEnvironment:
-    return WorkerEnvironment(
-        data_dir=Path(data["data_dir"]),
-        engine=data.get("engine"),
-        compiler_cache=Path(data["compiler_cache"]) if data.get("compiler_cache") else None,
-        interpreters=tuple(
-            Interpreter(
-                version=(int(i["version"][0]), int(i["version"][1]), int(i["version"][2])),
-                free_threaded=bool(i["free_threaded"]),
-                executable=Path(i["executable"]),
-            )
-            for i in data.get("interpreters") or ()
-        ),
-        index_url=data.get("index_url"),
-        detect_file=Path(data["detect_file"]) if data.get("detect_file") else None,
-    )
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
@@ -107,7 +79,8 @@ def main(argv: list[str]) -> int:
 
     try:
         stage = STAGES[spec["stage"]]
-        result = stage(StageInput(**spec["input"]), _environment(spec["env"]), progress)
+        stage_input = _INPUT.validate_python(spec["input"])
+        result = stage(stage_input, _ENVIRONMENT.validate_python(spec["env"]), progress)
     except KeyboardInterrupt:
         _write(result_path, {"error": "interrupted", "retryable": False, "cancelled": True})
         return 130
@@ -134,7 +107,7 @@ def main(argv: list[str]) -> int:
             },
         )
         return 1
-    _write(result_path, {"result": asdict(result)})
+    _write(result_path, {"result": _RESULT.dump_python(result, mode="json")})
     return 0
 
 

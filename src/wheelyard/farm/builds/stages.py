@@ -33,7 +33,7 @@ from wheelyard.builder.package import BuildCallbacks, build_packages
 from wheelyard.builder.progress import Event
 from wheelyard.catalog.model import Catalog
 from wheelyard.errors import StoreError
-from wheelyard.farm.messages import StageInput, StageResult, WheelResult
+from wheelyard.farm.messages import StageInput, StageResult
 from wheelyard.host.gpu import detect_gpus
 from wheelyard.host.platform import host_platform
 from wheelyard.index.state import load_state
@@ -45,7 +45,6 @@ from wheelyard.record import (
     BuildRecord,
     JobRecord,
     JobStatus,
-    WheelInfo,
 )
 from wheelyard.verify import Interpreter, VerifyOptions, gate_build, with_recipe
 from wheelyard.verify.gpu import GpuSmokeOptions, gpu_smoke, skipped_for_no_gpu
@@ -101,24 +100,6 @@ def _sandbox(stage: StageInput, env: WorkerEnvironment, loaded: LoadedBuild) -> 
 def _load(stage: StageInput, env: WorkerEnvironment) -> LoadedBuild:
     """The build as the plan activity loaded and planned it: never loaded again here."""
     return LoadedBuild.read(env.data_dir / stage.plan, root=env.data_dir)
-
-
-def _wheel_result(job: JobRecord, wheel: WheelInfo, output: Path, root: Path) -> WheelResult:
-    return WheelResult(
-        filename=wheel.name,
-        path=_relative(output / wheel.path, root),
-        sha256=wheel.sha256,
-        size=wheel.size,
-        python=wheel.python,
-        tags=list(wheel.platform_tags),
-        variant=job.variant,
-        verification=wheel.verification.dump() if wheel.verification else None,
-        built_against=wheel.built_against,
-    )
-
-
-def _wheels(jobs: Sequence[JobRecord], output: Path, root: Path) -> list[WheelResult]:
-    return [_wheel_result(job, wheel, output, root) for job in jobs for wheel in job.wheels]
 
 
 def _status(jobs: Sequence[JobRecord]) -> tuple[str, str | None]:
@@ -252,7 +233,7 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
         job_id=stage.job_id,
         status=status,
         message=message,
-        wheels=_wheels(jobs, output, env.data_dir),
+        wheels=[wheel for job in jobs for wheel in job.wheels],
         log=_relative(Path(logs[0]), env.data_dir) if logs else None,
         seconds=time.monotonic() - started,
         pythons=pythons,
@@ -263,11 +244,6 @@ def run_build(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> 
 def _job_json(job: JobRecord) -> dict[str, Any]:
     """The job's record entry as the farm's database keeps it (without the long option list)."""
     return job.model_copy(update={"effective_options": {}}).dump()
-
-
-def _wheels_of_record(output: Path, root: Path) -> list[WheelResult]:
-    record = BuildRecord.load(output)
-    return [_wheel_result(job, wheel, output, root) for job, wheel in record.entries()]
 
 
 def run_verify(stage: StageInput, env: WorkerEnvironment, progress: Progress) -> StageResult:
@@ -298,7 +274,7 @@ def run_verify(stage: StageInput, env: WorkerEnvironment, progress: Progress) ->
         job_id=stage.job_id,
         status="failed" if failed else "succeeded",
         message="; ".join(failed) or None,
-        wheels=_wheels_of_record(output, env.data_dir),
+        wheels=[wheel for _, wheel in BuildRecord.load(output).entries()],
         seconds=time.monotonic() - started,
     )
 

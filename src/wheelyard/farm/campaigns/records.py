@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -263,15 +262,3 @@ def status(campaign: Campaign, *, now: dt.datetime | None = None) -> CampaignSta
         done=finished,
         total=len(campaign.packages),
     )
-
-
-def builds_of(session: Session, ids: Iterable[int | None]) -> dict[int, Build]:
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return {}
-    return {
-        b.id: b
-        for b in session.scalars(
-            select(Build).where(Build.id.in_(wanted)).options(selectinload(Build.jobs))
-        )
-    }

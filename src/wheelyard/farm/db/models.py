@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from wheelyard.record import WheelInfo
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -202,6 +204,20 @@ class Wheel(Base):
     def package_name(self) -> str:
         return self.build.package.name
 
+    def fill(self, wheel: WheelInfo) -> None:
+        """The columns from the build record's entry of the wheel (the one shape of a built
+        wheel; the API reads these columns back with ``from_attributes``)."""
+        self.filename = wheel.name
+        self.sha256 = wheel.sha256
+        self.size = wheel.size
+        self.python = wheel.python
+        self.tags = list(wheel.platform_tags)
+        self.variant = wheel.variant
+        if wheel.verification is not None:
+            self.verification = wheel.verification.dump()
+        if wheel.built_against is not None:
+            self.built_against = wheel.built_against
+
 
 class WorkerSeen(Base):
     """A worker that announced itself: the queues it polls and what it can build."""
@@ -300,3 +316,19 @@ class CampaignPackage(Base):
     finished_at: Mapped[dt.datetime | None]
 
     campaign: Mapped[Campaign] = relationship(back_populates="packages")
+    build: Mapped[Build | None] = relationship(
+        foreign_keys=[build_id], viewonly=True, lazy="selectin"
+    )
+    """The current rebuild (read only: the campaign sets ``build_id``)."""
+
+    @property
+    def build_started_at(self) -> dt.datetime | None:
+        return self.build.started_at if self.build is not None else None
+
+    @property
+    def build_finished_at(self) -> dt.datetime | None:
+        return self.build.finished_at if self.build is not None else None
+
+    @property
+    def version(self) -> str | None:
+        return self.build.version if self.build is not None else None

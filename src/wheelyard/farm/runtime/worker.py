@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
@@ -40,7 +41,9 @@ async def connect(address: str, namespace: str, *, timeout: float = CONNECT_TIME
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return await Client.connect(address, namespace=namespace)
+            return await Client.connect(
+                address, namespace=namespace, data_converter=pydantic_data_converter
+            )
         except (RuntimeError, RPCError) as exc:
             if time.monotonic() >= deadline:
                 raise FarmError(
