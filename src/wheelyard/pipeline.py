@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from wheelyard.builder.engine import ContainerEngine
 from wheelyard.builder.image.ensure import local_builder_image
@@ -43,9 +43,12 @@ CONSTRAINTS_FILE = ".wheelyard-constraints.txt"
 CONSTRAINTS_IN_CONTAINER = f"/project/{CONSTRAINTS_FILE}"
 
 
-@dataclass(frozen=True, kw_only=True)
-class BuildOptions:
-    """What a submission may narrow or choose; everything else comes from the recipe."""
+class BuildOptions(BaseModel):
+    """What a submission may narrow or choose; everything else comes from the recipe. Stored
+    and sent as ``model_dump(mode="json")``; read back with ``model_validate`` (keys it does not
+    know, which the farm keeps beside them, are ignored)."""
+
+    model_config = ConfigDict(frozen=True)
 
     variants: tuple[str, ...] = ()
     python: tuple[str, ...] = ()
@@ -67,35 +70,6 @@ class BuildOptions:
         if self.torch:
             env["WHEELYARD_TORCH"] = self.torch
         return env
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "variants": list(self.variants),
-            "python": list(self.python),
-            "channel": str(self.channel) if self.channel else None,
-            "profile": self.profile,
-            "date": self.date.isoformat() if self.date else None,
-        }
-        if self.constraints:
-            data["constraints"] = list(self.constraints)
-        if self.torch:
-            data["torch"] = self.torch
-        if self.rebuild:
-            data["rebuild"] = True
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> BuildOptions:
-        return cls(
-            variants=tuple(data.get("variants") or ()),
-            python=tuple(data.get("python") or ()),
-            channel=Channel(data["channel"]) if data.get("channel") else None,
-            profile=data.get("profile"),
-            date=dt.date.fromisoformat(data["date"]) if data.get("date") else None,
-            constraints=tuple(data.get("constraints") or ()),
-            torch=data.get("torch") or None,
-            rebuild=bool(data.get("rebuild")),
-        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -137,7 +137,8 @@ def test_build_options_round_trip_and_become_recipe_overrides() -> None:
     options = BuildOptions(
         variants=("cpu",), python=("cp312",), channel=Channel.TEST, date=dt.date(2026, 11, 20)
     )
-    assert BuildOptions.from_json(json.loads(json.dumps(options.to_json()))) == options
+    sent = json.loads(json.dumps(options.model_dump(mode="json")))
+    assert BuildOptions.model_validate(sent) == options
     assert options.environ() == {"WHEELYARD_PYTHON": '["cp312"]'}
 
 

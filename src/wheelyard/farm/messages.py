@@ -23,7 +23,7 @@ class BuildRequest:
     source: str
     ref: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
-    """``BuildOptions.to_json()``: variants, python, channel, profile, date."""
+    """``BuildOptions`` as JSON: variants, python, channel, profile, date, pins."""
     farm_recipe: str | None = None
     """The package's farm-side recipe (TOML text), layered over its ``[tool.wheelyard]``."""
     job_timeout_seconds: float = 3600.0

@@ -364,7 +364,7 @@ async def schedule_nightly(
             ref=spec.ref,
             options=BuildOptions(
                 variants=tuple(body.variants), python=tuple(body.python)
-            ).to_json(),
+            ).model_dump(mode="json"),
         ),
     )
     return {"schedule": schedule_id, "cron": body.cron}

@@ -148,7 +148,7 @@ class FarmActivities:
             path = self.settings.path(build_dir) / "farm-recipe.toml"
             path.write_text(request.farm_recipe, encoding="utf-8")
             recipe = f"{build_dir}/farm-recipe.toml"
-        options = BuildOptions.from_json(request.options)
+        options = BuildOptions.model_validate(request.options)
         date = options.date or fetched.date
         return FetchResult(
             project_dir=str(fetched.project_dir.relative_to(self.settings.data_dir)),
@@ -162,7 +162,7 @@ class FarmActivities:
         return await heartbeating(self._plan, request, fetched)
 
     def _plan(self, request: BuildRequest, fetched: FetchResult) -> PlanResult:
-        options = BuildOptions.from_json(request.options)
+        options = BuildOptions.model_validate(request.options)
         try:
             loaded = load_project(
                 self.settings.path(fetched.project_dir),
@@ -294,7 +294,7 @@ class FarmActivities:
         return await heartbeating(self._publish, request)
 
     def _publish(self, request: PublishInput) -> PublishResult:
-        options = BuildOptions.from_json(request.options)
+        options = BuildOptions.model_validate(request.options)
         try:
             loaded = LoadedBuild.read(self.settings.path(request.plan), root=self.settings.data_dir)
         except WheelyardError as exc:

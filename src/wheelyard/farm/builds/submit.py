@@ -216,7 +216,7 @@ def register(
             source_kind=str(submission.source.kind),
             source=source,
             ref=submission.source.ref,
-            options=submission.options.to_json(),
+            options=submission.options.model_dump(mode="json"),
             submitted_by=principal.token_id if principal else None,
         )
         build_id = build.id
@@ -232,7 +232,7 @@ def register(
         source_kind=str(submission.source.kind),
         source=source,
         ref=submission.source.ref,
-        options=submission.options.to_json(),
+        options=submission.options.model_dump(mode="json"),
         farm_recipe=farm_recipe,
         job_timeout_seconds=submission.job_timeout_seconds,
         queue_wait_seconds=submission.queue_wait_seconds,

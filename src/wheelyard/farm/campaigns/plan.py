@@ -309,7 +309,7 @@ def _options(
     fact: PackageFacts, entry: _Touch, trigger: Trigger, date: dt.date
 ) -> tuple[BuildOptions, float]:
     """The rebuild's options and the share of the base build's machine time it costs."""
-    base = BuildOptions.from_json(dict(fact.options))
+    base = BuildOptions.model_validate(dict(fact.options))
     if entry.by_pin:
         pythons = base.python + tuple(
             p for p in entry.pythons if base.python and p not in base.python
@@ -399,7 +399,7 @@ def plan_campaign(
             depends_on=depends_on,
             message=skip,
             base_build_id=fact.build_id,
-            build_options=options.to_json() | extra,
+            build_options=options.model_dump(mode="json") | extra,
             estimate_seconds=0.0 if skip else fact.seconds * share,
         )
     return CampaignPlan(trigger=trigger, packages=tuple(planned.values()), graph=graph)
