@@ -55,7 +55,7 @@ from wheelyard.index.store import (
     sha256_file,
     writer_tag,
 )
-from wheelyard.index.wheelhouse import BuiltWheel, ExcludedWheel, read_wheelhouse
+from wheelyard.index.wheelhouse import ExcludedWheel, Wheelhouse, read_wheelhouse
 from wheelyard.index.writer import release_metadata, write_index
 from wheelyard.wheel.archive import parse_name
 from wheelyard.wheel.convert import (
@@ -188,7 +188,7 @@ def _variant(name: str, catalog: Catalog) -> Variant:
 
 
 def _convert(
-    built: Sequence[BuiltWheel],
+    house: Wheelhouse,
     *,
     catalog: Catalog,
     channel: Channel,
@@ -197,6 +197,7 @@ def _convert(
     out: Path,
 ) -> list[_Planned]:
     namespaces = catalog_namespaces(catalog)
+    built = house.wheels
     variants = {b.variant: _variant(b.variant, catalog) for b in built}
     check_distinct(variants.values())
     release = VariantMetadata(
@@ -206,14 +207,15 @@ def _convert(
     )
     planned: list[_Planned] = []
     for index, wheel in enumerate(built):
-        name = parse_name(wheel.path.name)
+        path = house.file(wheel)
+        name = parse_name(path.name)
         variant = variants[wheel.variant]
         folder = out / f"{index:05d}"
-        outputs = [make_variant_wheel(wheel.path, folder, label=variant.label, metadata=release)]
+        outputs = [make_variant_wheel(path, folder, label=variant.label, metadata=release)]
         if options.fallback is not None and wheel.variant == options.fallback:
-            outputs.append(make_fallback_wheel(wheel.path, folder))
+            outputs.append(make_fallback_wheel(path, folder))
         if options.legacy:
-            outputs.append(make_legacy_wheel(wheel.path, folder, variant=wheel.variant))
+            outputs.append(make_legacy_wheel(path, folder, variant=wheel.variant))
         for converted in outputs:
             planned.append(
                 _Planned(
@@ -333,10 +335,11 @@ def _sweep(store: Store) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _refuse_malformed(wheels: Sequence[BuiltWheel]) -> None:
+def _refuse_malformed(house: Wheelhouse) -> None:
     """Publishing rewrites wheels (variant labels, fresh RECORD): it must never make a wheel the
     gate's structure checks refuse look valid, so such a wheel stops the whole publish."""
-    bad = [(w.path.name, report) for w in wheels if not (report := inspect_archive(w.path)).ok]
+    reports = [inspect_archive(house.file(w)) for w in house.wheels]
+    bad = [(report.path.name, report) for report in reports if not report.ok]
     if bad:
         shown = "; ".join(f"{name}: {report.problems[0].message}" for name, report in bad)
         raise PublishError(
@@ -357,7 +360,7 @@ def publish_wheelhouse(
     options = options or PublishOptions()
     say = progress or (lambda _text: None)
     house = read_wheelhouse(wheelhouse)
-    _refuse_malformed(house.wheels)
+    _refuse_malformed(house)
     channel = options.channel or house.channel or Channel.NIGHTLY
     moment = options.now or dt.datetime.now(tz=dt.UTC)
     now = moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -374,7 +377,7 @@ def publish_wheelhouse(
     with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{writer_tag()}-") as tmp:
         try:
             planned = _convert(
-                house.wheels,
+                house,
                 catalog=catalog,
                 channel=channel,
                 options=options,

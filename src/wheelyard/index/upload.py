@@ -34,9 +34,9 @@ def wheels_from_wheelhouse(
     for index, built in enumerate(house.wheels):
         folder = out_dir / f"{index:05d}"
         if built.variant == fallback:
-            files.append(make_fallback_wheel(built.path, folder).path)
+            files.append(make_fallback_wheel(house.file(built), folder).path)
         if legacy_variant is not None and built.variant == legacy_variant:
-            files.append(make_legacy_wheel(built.path, folder, variant=built.variant).path)
+            files.append(make_legacy_wheel(house.file(built), folder, variant=built.variant).path)
     if not files:
         raise UploadError(
             f"{wheelhouse}: no {fallback} wheels to upload as non-variant wheels",

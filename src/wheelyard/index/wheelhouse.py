@@ -19,13 +19,6 @@ NOT_VARIANT_DIRS = frozenset({"logs"})
 
 
 @dataclass(frozen=True, kw_only=True)
-class BuiltWheel:
-    path: Path
-    variant: str
-    sha256: str
-
-
-@dataclass(frozen=True, kw_only=True)
 class ExcludedWheel:
     name: str
     variant: str
@@ -36,9 +29,14 @@ class ExcludedWheel:
 class Wheelhouse:
     root: Path
     channel: Channel | None
-    wheels: tuple[BuiltWheel, ...]
+    wheels: tuple[WheelInfo, ...]
+    """The record's entries of the wheels to publish (checked: present, unchanged, not failed);
+    without a record, each ``<variant>/*.whl`` as :meth:`WheelInfo.of` describes it."""
     excluded: tuple[ExcludedWheel, ...] = ()
     from_record: bool = True
+
+    def file(self, wheel: WheelInfo) -> Path:
+        return self.root / wheel.path
 
 
 def _verification_failed(wheel: WheelInfo) -> str | None:
@@ -49,7 +47,7 @@ def _verification_failed(wheel: WheelInfo) -> str | None:
 
 
 def _from_record(root: Path, record: BuildRecord) -> Wheelhouse:
-    wheels: list[BuiltWheel] = []
+    wheels: list[WheelInfo] = []
     excluded: list[ExcludedWheel] = []
     for job, entry in record.entries():
         path = root / entry.path
@@ -69,7 +67,7 @@ def _from_record(root: Path, record: BuildRecord) -> Wheelhouse:
                 f"record says {entry.sha256[:16]}...)",
                 hint="publish only what the build produced: rebuild the wheelhouse",
             )
-        wheels.append(BuiltWheel(path=path, variant=job.variant, sha256=digest))
+        wheels.append(entry)
     channel = record.channel if record.channel in {c.value for c in Channel} else None
     return Wheelhouse(
         root=root,
@@ -88,7 +86,7 @@ def read_wheelhouse(root: Path) -> Wheelhouse:
         house = _from_record(root, BuildRecord.load(root))
     else:
         wheels = [
-            BuiltWheel(path=path, variant=folder.name, sha256=sha256_file(path))
+            WheelInfo.of(path, root)
             for folder in sorted(root.iterdir())
             if folder.is_dir() and folder.name not in NOT_VARIANT_DIRS
             for path in sorted(folder.glob("*.whl"))
