@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for cmd in podman runc debootstrap shellcheck chromium; do
+for cmd in podman runc debootstrap shellcheck chromium docker-registry; do
   command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$cmd")
 done
 # the farm's PostgreSQL test starts a throwaway cluster with Debian's server binaries
@@ -15,7 +15,10 @@ if [ "${#need_apt[@]}" -gt 0 ] && [ "${WHEELYARD_SKIP_APT:-0}" != 1 ]; then
   echo "setup: installing system packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq podman runc debootstrap shellcheck chromium postgresql >/dev/null
+  # docker-registry: the CNCF distribution registry, served on loopback by the test that pulls
+  # an official-style builder image by digest
+  apt-get install -y -qq podman runc debootstrap shellcheck chromium postgresql \
+    docker-registry >/dev/null
 fi
 
 PY=${WHEELYARD_PYTHON:-python3}

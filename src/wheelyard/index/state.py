@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from packaging.utils import canonicalize_name
+from pydantic import TypeAdapter
 
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import StoreError
@@ -74,33 +75,18 @@ class PublishedFile:
         return (str(self.channel), self.filename)
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["kind"] = str(self.kind)
-        data["channel"] = str(self.channel)
+        data: dict[str, Any] = _FILE.dump_python(self, mode="json")
         if self.variant_metadata is None:
             del data["variant_metadata"]
-        else:
-            data["variant_metadata"] = dict(self.variant_metadata)
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PublishedFile:
-        return cls(
-            project=str(data["project"]),
-            filename=str(data["filename"]),
-            version=str(data["version"]),
-            kind=WheelKind(data["kind"]),
-            channel=Channel(data["channel"]),
-            variant=str(data["variant"]),
-            label=data.get("label"),
-            sha256=str(data["sha256"]),
-            size=int(data["size"]),
-            metadata_sha256=str(data["metadata_sha256"]),
-            requires_python=data.get("requires_python"),
-            published_at=str(data["published_at"]),
-            yanked=data.get("yanked"),
-            variant_metadata=data.get("variant_metadata"),
-        )
+        return _FILE.validate_python(data)
+
+
+_FILE: TypeAdapter[PublishedFile] = TypeAdapter(PublishedFile)
+"""One serializer for a published file's entry in the state (written and read back)."""
 
 
 @dataclass(frozen=True, kw_only=True)
