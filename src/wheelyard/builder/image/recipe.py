@@ -55,6 +55,10 @@ DEBIAN_PACKAGES = (
     "libtirpc3",
     "libuuid1",
     "zlib1g",
+    # _tkinter of the interpreters the verification sandbox mounts from the host (the image's
+    # own copies leave tkinter out): a wheel importing tkinter (Pillow's ImageTk) must import
+    "libtcl8.6",
+    "libtk8.6",
     # the system libraries every manylinux policy lets a wheel assume (MANYLINUX_SYSTEM_LIBS):
     # auditwheel leaves them out of wheels, so the verification sandbox must have them
     "libatomic1",
