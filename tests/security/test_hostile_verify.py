@@ -140,3 +140,20 @@ def test_import_time_code_and_the_smoke_test_cannot_reach_the_host(
     assert not secret_file.exists()
     assert not host_file.exists()
     assert received == []
+
+    # --sandbox host (a CI runner verifying its own repository) is the explicit opposite: the
+    # same code runs here, with this machine's environment, and everything says so.
+    here = subprocess.run(
+        [*result.args, "--sandbox", "host"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert here.returncode == 0, here.stdout + here.stderr
+    assert "--sandbox host: imports and smoke tests run on this machine" in here.stderr
+    [report] = json.loads(here.stdout)["wheels"]
+    for check in report["checks"]:
+        if check["check"] in ("imports", "smoke"):
+            assert check["facts"]["where"].startswith("on this machine"), check
+    assert SECRET in secret_file.read_text() and host_file.exists()

@@ -308,6 +308,8 @@ def test_smoke_without_gpu_fails_the_job(tmp_path: Path) -> None:
             "source/./.",
             "--find-links",
             "wheelhouse/cu130",
+            "--sandbox",
+            "host",
             "--env",
             "CUDA_KERNELS_REQUIRE_GPU=1",
             "--env",

@@ -95,8 +95,11 @@ BUILD_SCRIPT = """
 set -euo pipefail
 # wheelyard stops the build at 90 % of the job's time limit: it stops its containers, keeps
 # the wheels already built and writes the build record, which the failure artifact holds.
+# The runner pulls the catalog's official image (a failed pull fails the job: a runner cannot
+# make wheelyard's own), and the gate runs the repository's own code on the runner.
 wheelyard build "$PACKAGE_PATH" --job "$JOB_ID" --output wheelhouse \\
-  --compiler-cache "$RUNNER_TEMP/wheelyard-ccache" --timeout "$(( IN_TIMEOUT_MINUTES * 54 ))"
+  --compiler-cache "$RUNNER_TEMP/wheelyard-ccache" --timeout "$(( IN_TIMEOUT_MINUTES * 54 ))" \\
+  --images registry --sandbox host
 """
 
 SMOKE_SCRIPT = """
@@ -110,7 +113,7 @@ if [ -n "$IN_DEPENDENCY_INDEX_URL" ]; then options+=(--index-url "$IN_DEPENDENCY
 for i in "${!dirs[@]}"; do
   status=0
   wheelyard smoke --gpu "wheelhouse/$VARIANT/${prefixes[$i]:-}"*.whl --variant "$VARIANT" \\
-    --project "$PACKAGE_PATH/${dirs[$i]}" --find-links "wheelhouse/$VARIANT" \\
+    --project "$PACKAGE_PATH/${dirs[$i]}" --find-links "wheelhouse/$VARIANT" --sandbox host \\
     ${options[@]+"${options[@]}"} || status=$?
   if [ "$status" -eq 3 ]; then
     echo "::error::no GPU for $VARIANT on runner '$RUNNER_LABEL': the smoke test cannot pass"

@@ -22,7 +22,14 @@ from wheelyard.builder.progress import Event, EventKind
 from wheelyard.builder.steps import StepEvent, StepState
 from wheelyard.builder.torch import DEFAULT_TORCH_CACHE_MAX_BYTES
 from wheelyard.catalog.model import Catalog
-from wheelyard.cli.common import ProfileOpt, RecipeOpt, configured_index, recipe_settings
+from wheelyard.cli.common import (
+    ProfileOpt,
+    RecipeOpt,
+    SandboxMode,
+    SandboxOpt,
+    configured_index,
+    recipe_settings,
+)
 from wheelyard.cli.env_cmd import nightly_date, parse_date
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.plan_cmd import echo_recipe
@@ -145,7 +152,7 @@ def _verify_gate(
     units: list[PackageBuild],
     reporter: Reporter | None,
     index_url: str | None,
-    sandbox: Sandbox,
+    sandbox: Sandbox | None,
 ) -> list[WheelReport]:
     """Verify each package's new wheels (its smoke test, its optional modules); mark each
     wheel's verdict in the build record. Returns the reports of the wheels that failed."""
@@ -156,6 +163,8 @@ def _verify_gate(
     options = VerifyOptions(
         interpreters=interpreters_from(None), index_url=index_url, sandbox=sandbox
     )
+    if sandbox is None and reporter is not None:
+        reporter.line("  verify: --sandbox host: package code runs on this machine")
 
     def progress(report: WheelReport) -> None:
         if reporter is not None:
@@ -247,6 +256,7 @@ def build_command(
     engine_name: Annotated[
         str | None, typer.Option("--engine", help="podman or docker (default: detect).")
     ] = None,
+    sandbox: SandboxOpt = SandboxMode.CONTAINER,
     image_policy: Annotated[
         ImagePolicy,
         typer.Option(
@@ -361,7 +371,9 @@ def build_command(
                 units,
                 None if as_json else reporter,
                 dependency_index(index_url, offline=offline),
-                verification_sandbox(engine, first.catalog),
+                None
+                if sandbox is SandboxMode.HOST
+                else verification_sandbox(engine, first.catalog),
             )
     if as_json:
         print_json(BuildRecord.load(output).dump())

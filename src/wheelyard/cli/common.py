@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -79,9 +80,38 @@ def load_packages(
     return Loaded(*root), [Loaded(*unit) for unit in units]
 
 
-def verification_sandbox_here(catalog: Catalog, engine_name: str | None = None) -> Sandbox | None:
-    """The sandbox package code runs in during verification; None (and a note saying so) only
-    when this machine has no working container engine."""
+class SandboxMode(StrEnum):
+    """Where verification runs package code (``--sandbox``)."""
+
+    CONTAINER = "container"
+    """In a container of wheelyard's own image (no network, nothing from the host)."""
+    HOST = "host"
+    """On this machine, with its environment: for a CI runner building its own repository,
+    where wheelyard's image cannot be made (no pyenv interpreters). Never on a farm."""
+
+
+SandboxOpt = Annotated[
+    SandboxMode,
+    typer.Option(
+        "--sandbox",
+        envvar="WHEELYARD_SANDBOX",
+        help="Where imports and smoke tests run package code: container (default; no network, "
+        "nothing from this machine) or host (this machine, its environment: for a CI runner "
+        "that builds its own repository).",
+    ),
+]
+
+
+def verification_sandbox_here(
+    catalog: Catalog,
+    engine_name: str | None = None,
+    mode: SandboxMode = SandboxMode.CONTAINER,
+) -> Sandbox | None:
+    """The sandbox package code runs in during verification; None (and a note saying so) with
+    ``--sandbox host``, or when this machine has no working container engine."""
+    if mode is SandboxMode.HOST:
+        note("--sandbox host: imports and smoke tests run on this machine, with its environment")
+        return None
     try:
         engine = detect_engine(engine_name)
     except EngineError as exc:

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from wheelyard.cli.common import SandboxMode, SandboxOpt
 from wheelyard.cli.output import console, err_console
 from wheelyard.cli.progress import Progress
 from wheelyard.cli.verify_cmd import (
@@ -81,12 +82,14 @@ def smoke_command(
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds the smoke test may take.")] = 900.0,
     json_path: JsonOpt = None,
+    sandbox: SandboxOpt = SandboxMode.CONTAINER,
 ) -> None:
     """Smoke-test wheels in a clean environment; with --gpu, on a GPU that suits their variant.
 
     Exit status 3 means skipped: no GPU (never a silent pass).
     """
     options, catalog = base_options(
+        sandbox=sandbox,
         project=project,
         recipe=recipe,
         pythons=python,

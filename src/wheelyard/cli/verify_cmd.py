@@ -15,7 +15,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from wheelyard.catalog import Catalog, load_catalog
-from wheelyard.cli.common import configured_index, load, verification_sandbox_here
+from wheelyard.cli.common import (
+    SandboxMode,
+    SandboxOpt,
+    configured_index,
+    load,
+    verification_sandbox_here,
+)
 from wheelyard.cli.output import console, err_console, print_json, write_output
 from wheelyard.cli.progress import Progress
 from wheelyard.errors import VerifyFailedError
@@ -117,6 +123,7 @@ def base_options(
     find_links: list[Path] | None,
     index_url: str | None,
     optional: list[str] | None = None,
+    sandbox: SandboxMode = SandboxMode.CONTAINER,
 ) -> tuple[VerifyOptions, Catalog]:
     """Options from the command line and the project's recipe; the catalog it extends."""
     options = VerifyOptions(
@@ -130,7 +137,7 @@ def base_options(
     else:
         loaded = load(project, None, recipe)
         options, catalog = with_recipe(options, loaded.recipe), loaded.catalog
-    return replace(options, sandbox=verification_sandbox_here(catalog)), catalog
+    return replace(options, sandbox=verification_sandbox_here(catalog, mode=sandbox)), catalog
 
 
 STYLE = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.SKIPPED: "yellow"}
@@ -228,9 +235,11 @@ def verify_command(
         float, typer.Option(help="Seconds each install, import run or smoke test may take.")
     ] = 600.0,
     json_path: JsonOpt = None,
+    sandbox: SandboxOpt = SandboxMode.CONTAINER,
 ) -> None:
     """Check wheels: structure, platform tags, clean install, import of every module, smoke test."""
     options, _ = base_options(
+        sandbox=sandbox,
         project=project,
         recipe=recipe,
         pythons=python,
