@@ -37,6 +37,7 @@ from wheelyard.builder.image.ensure import (
     resolve_request,
 )
 from wheelyard.builder.image.recipe import (
+    LABEL_INTERPRETERS,
     LABEL_RECIPE_HASH,
     MANYLINUX_SYSTEM_LIBS,
     BaseImageRecipe,
@@ -700,3 +701,21 @@ def test_the_image_offers_the_system_libraries_every_manylinux_wheel_may_assume(
     assert sorted(MANYLINUX_SYSTEM_LIBS) == sorted(policy["lib_whitelist"])
     script = BaseImageRecipe(platform=Platform.LINUX_X86_64, interpreters=()).check_script()
     assert "libXrender.so.1" in script and "ldconfig -p" in script
+
+
+def test_a_registry_image_s_interpreters_are_read_from_its_opt_python() -> None:
+    """Official images carry no wheelyard labels: the CPythons come from ``ls /opt/python``, so
+    a job records the ones the image lacks as not-in-image, as with wheelyard's own images."""
+
+    class ListingEngine(PullingEngine):
+        def run_container(self, image: str, command: list[str], **_: Any) -> proc.Completed:
+            assert (image, command) == (OFFICIAL, ["ls", "/opt/python"])
+            listing = "cp310-cp310\ncp313-cp313\ncp313-cp313t\ncp314-cp314\npp311-pypy311_pp73\n"
+            return proc.Completed(argv=tuple(command), returncode=0, output=listing, seconds=0.1)
+
+    bare = parse_image_info({**PODMAN_INSPECT, "Labels": {}})
+    engine = ListingEngine(reachable=True, images={OFFICIAL: bare})
+    chosen = builder_image("cpu", catalog=official_catalog(), engine=engine)  # type: ignore[arg-type]
+    assert chosen.source is ImageSource.PRESENT
+    assert chosen.info.labels[LABEL_INTERPRETERS] == "cp310 cp313 cp313t cp314"
+    assert engine.removed and engine.removed[0].startswith("wheelyard-probe-")

@@ -26,6 +26,7 @@ from wheelyard import proc
 from wheelyard.builder.diagnose import diagnose
 from wheelyard.builder.engine import ContainerEngine, ImageInfo
 from wheelyard.builder.image.ensure import ChosenImage
+from wheelyard.builder.image.recipe import LABEL_INTERPRETERS
 from wheelyard.builder.options import (
     CCACHE_DIR,
     EARLY_DIR,
@@ -67,7 +68,6 @@ from wheelyard.record import (
 )
 
 JOB_LABEL = "dev.wheelyard.job"
-INTERPRETERS_LABEL = "dev.wheelyard.interpreters"
 DEFAULT_TIMEOUT = 3600.0
 DEFAULT_TORCH_CACHE = Path.home() / ".cache" / "wheelyard" / "torch"
 PYPI = "https://pypi.org/simple"
@@ -109,7 +109,7 @@ class JobSettings:
 
 
 def image_interpreters(image: ImageInfo) -> tuple[str, ...] | None:
-    raw = image.labels.get(INTERPRETERS_LABEL)
+    raw = image.labels.get(LABEL_INTERPRETERS)
     return tuple(raw.split()) if raw else None
 
 

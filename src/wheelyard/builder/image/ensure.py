@@ -15,7 +15,8 @@ carry the builder's process id, so ones left by a killed build are removed by th
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import assert_never
@@ -31,11 +32,13 @@ from wheelyard.builder.image.assemble import (
 )
 from wheelyard.builder.image.cleanup import (
     CANDIDATE,
+    LABEL_ROLE,
     build_lock,
     remove_tree,
 )
 from wheelyard.builder.image.recipe import (
     LABEL_BUILDER,
+    LABEL_INTERPRETERS,
     BaseImageRecipe,
     BuilderImage,
     ToolkitImageRecipe,
@@ -50,7 +53,7 @@ from wheelyard.catalog.model import Catalog
 from wheelyard.config.accelerator import LOCAL_IMAGE_PREFIX
 from wheelyard.config.suggest import did_you_mean
 from wheelyard.config.vocab import AcceleratorKind, Platform
-from wheelyard.errors import EngineError, ImageError, ImageRequestError
+from wheelyard.errors import EngineError, ImageError, ImageRequestError, WheelyardError
 from wheelyard.host.interpreters import HostInterpreter, find_interpreters
 from wheelyard.host.platform import host_platform
 from wheelyard.record import ImageEntry, ImageSource
@@ -224,7 +227,9 @@ def builder_image(
         )
     info = engine.image_info(ref)
     if info is not None:
-        return ChosenImage(ref=ref, info=info, source=ImageSource.PRESENT)
+        return ChosenImage(
+            ref=ref, info=with_interpreters(engine, ref, info), source=ImageSource.PRESENT
+        )
     steps = StepTracker(progress, None)
     try:
         with steps.step(f"pull {ref}"):
@@ -247,7 +252,34 @@ def builder_image(
             wanted=ref,
             reason=exc.message,
         )
-    return ChosenImage(ref=ref, info=info, source=ImageSource.PULLED)
+    return ChosenImage(
+        ref=ref, info=with_interpreters(engine, ref, info), source=ImageSource.PULLED
+    )
+
+
+def with_interpreters(engine: ContainerEngine, ref: str, info: ImageInfo) -> ImageInfo:
+    """``info`` with the CPythons the image offers as wheelyard's own images label them: a
+    registry image carries no such label, so its ``/opt/python`` is listed (where cibuildwheel
+    finds them: ``cp313-cp313t`` is ``cp313t``; PyPy is left out). Unreadable: ``info``."""
+    if LABEL_INTERPRETERS in info.labels:
+        return info
+    name = f"wheelyard-probe-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        listed = engine.run_container(
+            ref, ["ls", "/opt/python"], name=name, labels={LABEL_ROLE: "image-probe"}, timeout=120
+        )
+    except WheelyardError:
+        return info
+    finally:
+        engine.remove_container(name)
+    found = [
+        entry.split("-", 1)[1] if entry.split("-", 1)[1].endswith("t") else entry.split("-")[0]
+        for entry in listed.output.split()
+        if entry.startswith("cp") and "-" in entry
+    ]
+    if not found:
+        return info
+    return replace(info, labels={**info.labels, LABEL_INTERPRETERS: " ".join(found)})
 
 
 def local_builder_image(
