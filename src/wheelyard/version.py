@@ -25,7 +25,7 @@ from packaging.version import InvalidVersion, Version
 
 from wheelyard import proc
 from wheelyard.config.accelerator import VariantEntry
-from wheelyard.config.load import LoadedRecipe
+from wheelyard.config.load import LoadedRecipe, file_inside
 from wheelyard.config.vocab import AcceleratorKind, Channel
 from wheelyard.errors import ProcessError, VersionError
 
@@ -41,7 +41,14 @@ def base_version(loaded: LoadedRecipe, *, own: str | None = None) -> str:
     if recipe.version is not None:
         raw, where = recipe.version, loaded.source_of("version")
     elif recipe.version_file is not None:
-        path = loaded.project_dir / recipe.version_file
+        found = file_inside(loaded.project_dir, recipe.version_file)
+        if found is None:
+            raise VersionError(
+                f"version-file {recipe.version_file!r} ({loaded.source_of('version-file')}) is "
+                "not a file inside the package's folder",
+                hint="point version-file at a file in the package whose first line is X.Y.Z",
+            )
+        path = found
         try:
             lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
         except OSError as exc:

@@ -19,7 +19,7 @@ from importlib.metadata import version as dist_version
 from typing import Any
 
 from wheelyard.catalog.libraries import TORCH_GPU_RUNTIMES, TORCH_LIBRARIES
-from wheelyard.config.load import LoadedRecipe
+from wheelyard.config.load import LoadedRecipe, file_inside
 from wheelyard.plan.matrix import Job
 
 NATIVE_START = "wheelyard: native-build start"
@@ -246,7 +246,7 @@ def smoke_command(loaded: LoadedRecipe) -> str | None:
     smoke = loaded.recipe.smoke_test
     if smoke is None:
         return None
-    if (loaded.project_dir / smoke).is_file():
+    if file_inside(loaded.project_dir, smoke) is not None:
         return f"python {{package}}/{smoke}"
     return smoke
 

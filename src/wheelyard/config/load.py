@@ -337,6 +337,20 @@ MAX_FARM_RECIPE_BYTES = 64 * 1024
 """The largest farm-side recipe a farm stores (real ones are a few hundred bytes)."""
 
 
+def file_inside(root: Path, value: str) -> Path | None:
+    """The file ``root/value`` names when it is one and stays inside ``root`` once links are
+    followed; None for an absolute path, ``..`` out of the tree or a link that leaves it (a
+    recipe's paths never reach the rest of the machine that builds)."""
+    if not value or "\0" in value or Path(value).is_absolute():
+        return None
+    candidate = root / value
+    try:
+        candidate.resolve().relative_to(root.resolve())
+    except (OSError, ValueError, RuntimeError):
+        return None
+    return candidate if candidate.is_file() else None
+
+
 def local_torch_sources(recipe: Recipe) -> list[str]:
     """The recipe's torch sources that are folders of the machine that builds (host paths:
     a farm takes them only from an admin)."""

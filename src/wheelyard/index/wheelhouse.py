@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import PublishError
 from wheelyard.index.store import sha256_file
@@ -46,12 +48,26 @@ def _verification_failed(wheel: WheelInfo) -> str | None:
     return "verification failed" + (f": {check.message}" if check.message else "")
 
 
+def _not_the_package(wheel: WheelInfo, package: str) -> str | None:
+    """A wheel of another project than the one its job built is never published (a build step
+    that wrote it would otherwise publish under a name the submitter does not own)."""
+    if not package:  # a record written before jobs named their package
+        return None
+    try:
+        name = parse_wheel_filename(wheel.name)[0]
+    except InvalidWheelFilename:
+        return f"{wheel.name} is not a wheel file name"
+    if name != canonicalize_name(package):
+        return f"a wheel of {name}, not of {package}, the package the job built"
+    return None
+
+
 def _from_record(root: Path, record: BuildRecord) -> Wheelhouse:
     wheels: list[WheelInfo] = []
     excluded: list[ExcludedWheel] = []
     for job, entry in record.entries():
         path = root / entry.path
-        reason = _verification_failed(entry)
+        reason = _verification_failed(entry) or _not_the_package(entry, job.package)
         if reason is not None:
             excluded.append(ExcludedWheel(name=path.name, variant=job.variant, reason=reason))
             continue

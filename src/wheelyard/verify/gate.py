@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from wheelyard.catalog.libraries import loader_modules
 from wheelyard.config.load import LoadedRecipe
@@ -251,6 +252,18 @@ def verify_packages(
     return tuple(reports)
 
 
+def foreign_wheel(filename: str, package: str) -> str | None:
+    """Why a wheel the build of ``package`` left is not that package's (a build step that wrote
+    another project's wheel into the output), or None."""
+    try:
+        name = parse_wheel_filename(filename)[0]
+    except InvalidWheelFilename:
+        return f"{filename} is not a wheel file name"
+    if name != canonicalize_name(package):
+        return f"{filename} is a wheel of {name}, not of {package}, the package that was built"
+    return None
+
+
 def gate_build(
     output: Path,
     recipes: Iterable[LoadedRecipe],
@@ -270,7 +283,23 @@ def gate_build(
         if loaded is None or not job.wheels:
             continue
         package = with_recipe(with_torch(options, job.torch), loaded)
-        paths = [output / wheel.path for wheel in job.wheels]
+        own = [w for w in job.wheels if foreign_wheel(w.name, job.package) is None]
+        for wheel in job.wheels:
+            if (reason := foreign_wheel(wheel.name, job.package)) is not None:
+                report = WheelReport(
+                    path=output / wheel.path,
+                    checks=(
+                        failed(
+                            Check.STRUCTURE,
+                            reason,
+                            (Finding(code="foreign-wheel", message=reason, path=wheel.name),),
+                        ),
+                    ),
+                )
+                reports.append(report)
+                if progress is not None:
+                    progress(report)
+        paths = [output / wheel.path for wheel in own]
         reports += verify_wheels(paths, options=package, progress=progress).wheels
         if job.torch is not None and Check.INSTALL in options.checks:
             # torch and its CUDA dependencies unpack to several GB in uv's cache per version:

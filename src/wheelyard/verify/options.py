@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from wheelyard.config.load import LoadedRecipe
+from wheelyard.config.load import LoadedRecipe, file_inside
 from wheelyard.record import TorchEntry
 from wheelyard.verify.interpreters import Interpreter
 from wheelyard.verify.report import Check
@@ -31,9 +31,9 @@ class SmokeTest:
 
     @property
     def script(self) -> Path | None:
-        """The script file when ``value`` names one in the project, else None (a command)."""
-        candidate = self.project_dir / self.value
-        return candidate if candidate.is_file() else None
+        """The script file when ``value`` names one inside the project, else None (a command,
+        run in the sandbox: a host path outside the project is never read)."""
+        return file_inside(self.project_dir, self.value)
 
 
 @dataclass(frozen=True, kw_only=True)
