@@ -417,7 +417,7 @@ def test_build_detail_jobs_wheels_and_log(farm: Farm) -> None:
     assert farm.client.get("/api/builds/12345").status_code == 404
 
 
-def test_recipe_and_schedule(farm: Farm) -> None:
+def test_recipe_and_schedule(farm: Farm, tmp_path: Path) -> None:
     text = '[tool.wheelyard]\npython = ["cp312"]\n'
     response = farm.client.put(
         "/api/packages/hello-c/recipe",
@@ -431,14 +431,30 @@ def test_recipe_and_schedule(farm: Farm) -> None:
         headers={**farm.hello, "Content-Type": "text/plain"},
     )
     assert bad.status_code == 422
+    url = _git_repo(farm, tmp_path)
     scheduled = farm.client.post(
         "/api/packages/hello-c/schedule",
-        json={"cron": "0 3 * * *", "git": {"url": "https://example.org/hello.git"}},
+        json={"cron": "0 3 * * *", "git": {"url": url}},
         headers=farm.hello,
     )
     assert scheduled.status_code == 201, scheduled.text
     [(schedule_id, cron, build)] = farm.orchestrator.schedules
     assert (schedule_id, cron, build.source_kind) == ("nightly-hello-c", "0 3 * * *", "git")
+    assert build.packages == ["hello-c"]  # each run may plan only what was checked now
+    for cron in ("banana", "", "* * * * * * * *"):
+        bad_cron = farm.client.post(
+            "/api/packages/hello-c/schedule",
+            json={"cron": cron, "git": {"url": url}},
+            headers=farm.hello,
+        )
+        assert bad_cron.status_code == 422, bad_cron.text
+    # A schedule is checked as a submission is: host folders need an admin token, before
+    # anything about them is looked at (no existence oracle).
+    for body in ({"git": {"url": (tmp_path / "git" / "repo").as_uri()}}, {"path": "/etc"}):
+        refused = farm.client.post("/api/packages/hello-c/schedule", json=body, headers=farm.hello)
+        assert refused.status_code == 403, refused.text
+        assert "admin token" in refused.json()["detail"]
+    assert len(farm.orchestrator.schedules) == 1
 
 
 def test_only_an_admin_may_name_host_folders_as_torch_sources(farm: Farm) -> None:

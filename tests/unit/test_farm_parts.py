@@ -18,7 +18,7 @@ import pytest
 from wheelyard.builder.image.ensure import ImagePolicy
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import Channel
-from wheelyard.errors import FarmRequestError, FarmWorkerError
+from wheelyard.errors import FarmForbiddenError, FarmRequestError, FarmWorkerError
 from wheelyard.farm.builds import stage_process
 from wheelyard.farm.builds.activities import _built_key
 from wheelyard.farm.builds.source import (
@@ -31,6 +31,7 @@ from wheelyard.farm.builds.source import (
 )
 from wheelyard.farm.builds.stage_process import write_spec
 from wheelyard.farm.builds.stages import WorkerEnvironment
+from wheelyard.farm.builds.submit import check_planned_packages
 from wheelyard.farm.messages import StageInput, StageResult
 from wheelyard.farm.runtime.capabilities import (
     Capabilities,
@@ -338,3 +339,15 @@ def test_every_worker_setting_and_the_wheels_reach_the_stage_process_and_back(
     back = stage_process._RESULT.validate_python(sent)
     assert back.wheels == [wheel]
     assert back.wheels[0].variant == "cpu"
+
+
+def test_a_scheduled_run_may_plan_only_the_packages_its_schedule_was_checked_for() -> None:
+    loaded = load_project(
+        REPO / "examples" / "multi-package", BuildOptions(), farm_recipe=None, host=host_platform()
+    )
+    names = [unit.loaded.project_name for unit in loaded.units]
+    check_planned_packages(loaded, None)  # a submission: checked when it was made
+    check_planned_packages(loaded, names)
+    with pytest.raises(FarmForbiddenError) as caught:
+        check_planned_packages(loaded, names[:1])
+    assert names[1] in caught.value.message

@@ -37,6 +37,10 @@ class BuildRequest:
     version_pin: str | None = None
     """A version specifier the build's version must satisfy (a campaign's pin on this very
     package), checked when the build is planned, before any job starts."""
+    packages: list[str] | None = None
+    """The only projects the build may plan (a schedule's, checked against its creator's token
+    when it was made: the repository may list others by the time it runs); None: the
+    submission was checked when it was made."""
 
 
 @dataclass(kw_only=True)
@@ -48,6 +52,8 @@ class ScheduledBuild:
     source: str
     ref: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    packages: list[str] = field(default_factory=list)
+    """The projects the schedule's creator may build, as its repository listed them then."""
 
 
 @dataclass(kw_only=True)

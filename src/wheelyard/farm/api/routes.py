@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from packaging.utils import canonicalize_name
+from temporalio.service import RPCError
 
 from wheelyard.config.load import MAX_FARM_RECIPE_BYTES, check_farm_recipe, local_torch_sources
 from wheelyard.config.vocab import Channel
@@ -20,7 +21,7 @@ from wheelyard.farm.api import schemas
 from wheelyard.farm.api.auth import Authenticated, require_admin, require_package
 from wheelyard.farm.api.context import RowId, ServiceContext, context_of
 from wheelyard.farm.builds import records
-from wheelyard.farm.builds.source import SourceSpec, check_source, store_upload
+from wheelyard.farm.builds.source import SourceSpec, store_upload
 from wheelyard.farm.builds.submit import (
     Submission,
     authorise_early,
@@ -346,27 +347,45 @@ async def set_recipe(name: str, who: Authenticated, request: Request) -> dict[st
 async def schedule_nightly(
     name: str, body: schemas.ScheduleRequest, who: Authenticated, request: Request
 ) -> dict[str, str]:
-    """A Temporal schedule building the package (e.g. nightly at 02:00 UTC)."""
+    """A Temporal schedule building the package (e.g. nightly at 02:00 UTC). Checked as a
+    submission is, now (the token's rights, the source, the plan); each run may then plan only
+    the packages planned now."""
     require_package(who, name)
-    spec = _source(body.git, body.path)
-    check_source(spec)
-    if spec.kind is SourceKind.PATH:
-        require_admin(who)
+    context = context_of(request)
+    options = BuildOptions(variants=tuple(body.variants), python=tuple(body.python))
+    submission = Submission(source=_source(body.git, body.path), options=options, package=name)
+    authorise_early(submission, who)
+    database = context.database
+    staged = await run_in_threadpool(
+        stage, context.settings, submission, lambda package: recipe_for(database, package)
+    )
+    try:
+        for planned in dict.fromkeys([staged.name, *staged.packages]):
+            require_package(who, planned)
+    finally:
+        discard(staged)
     package = str(canonicalize_name(name))
     schedule_id = f"nightly-{package}"
-    await context_of(request).orchestrator.schedule_nightly(
-        schedule_id,
-        body.cron,
-        ScheduledBuild(
-            package=package,
-            source_kind=str(spec.kind),
-            source=spec.location,
-            ref=spec.ref,
-            options=BuildOptions(
-                variants=tuple(body.variants), python=tuple(body.python)
-            ).model_dump(mode="json"),
-        ),
-    )
+    spec = submission.source
+    try:
+        await context.orchestrator.schedule_nightly(
+            schedule_id,
+            body.cron,
+            ScheduledBuild(
+                package=package,
+                source_kind=str(spec.kind),
+                source=spec.location,
+                ref=spec.ref,
+                options=options.model_dump(mode="json"),
+                packages=list(
+                    dict.fromkeys(
+                        str(canonicalize_name(p)) for p in (staged.name, *staged.packages)
+                    )
+                ),
+            ),
+        )
+    except RPCError as exc:
+        raise FarmRequestError(f"the schedule was refused: {exc.message}") from exc
     return {"schedule": schedule_id, "cron": body.cron}
 
 

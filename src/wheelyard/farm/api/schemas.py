@@ -22,6 +22,12 @@ _FROM_ROWS = ConfigDict(from_attributes=True, populate_by_name=True)
 """Response bodies read from database rows by pydantic, not field by field."""
 
 
+MAX_WAIT_SECONDS = 7 * 24 * 3600.0
+"""The longest a job may wait for a worker (a week): beyond it a workflow timer cannot be set."""
+CRON = r"^\s*[0-9*?LW#/,A-Za-z-]+(\s+[0-9*?LW#/,A-Za-z-]+){4,6}\s*$"
+"""A cron expression of five to seven fields (Temporal's schedules take those)."""
+
+
 class GitSource(BaseModel):
     model_config = _STRICT
     url: str = Field(description="https://, ssh://, git://, file:// or user@host:path")
@@ -45,8 +51,8 @@ class BuildSubmission(BaseModel):
     profile: str | None = None
     date: dt.date | None = Field(default=None, description="Nightly date (default: commit date).")
     job_timeout_seconds: float = Field(default=3600.0, gt=0, le=24 * 3600)
-    queue_wait_seconds: float = Field(default=6 * 3600.0, gt=0)
-    gpu_wait_seconds: float = Field(default=3600.0, gt=0)
+    queue_wait_seconds: float = Field(default=6 * 3600.0, gt=0, le=MAX_WAIT_SECONDS)
+    gpu_wait_seconds: float = Field(default=3600.0, gt=0, le=MAX_WAIT_SECONDS)
     heartbeat_seconds: float = Field(default=30.0, ge=5, le=600)
 
 
@@ -188,7 +194,11 @@ class TokenCreated(TokenOut):
 
 class ScheduleRequest(BaseModel):
     model_config = _STRICT
-    cron: str = Field(default="0 2 * * *", description="When, as a cron expression (UTC).")
+    cron: str = Field(
+        default="0 2 * * *",
+        pattern=CRON,
+        description="When, as a cron expression (UTC): five to seven fields.",
+    )
     git: GitSource | None = None
     path: str | None = None
     variants: list[str] = Field(default_factory=list)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
+from wheelyard.farm.api.schemas import MAX_WAIT_SECONDS
 from wheelyard.farm.campaigns import records as campaign_records
 from wheelyard.farm.db.models import Campaign
 
@@ -31,8 +32,8 @@ class CampaignStart(BaseModel):
     )
     dry_run: bool = Field(default=False, description="Plan only: nothing recorded or started.")
     job_timeout_seconds: float | None = Field(default=None, gt=0, le=24 * 3600)
-    queue_wait_seconds: float | None = Field(default=None, gt=0)
-    gpu_wait_seconds: float | None = Field(default=None, gt=0)
+    queue_wait_seconds: float | None = Field(default=None, gt=0, le=MAX_WAIT_SECONDS)
+    gpu_wait_seconds: float | None = Field(default=None, gt=0, le=MAX_WAIT_SECONDS)
     heartbeat_seconds: float | None = Field(default=None, gt=0)
 
 

@@ -33,7 +33,7 @@ from wheelyard.farm.builds import records
 from wheelyard.farm.builds.source import SourceSpec, fetch_source
 from wheelyard.farm.builds.stage_process import write_spec
 from wheelyard.farm.builds.stages import WorkerEnvironment
-from wheelyard.farm.builds.submit import check_host_paths
+from wheelyard.farm.builds.submit import check_host_paths, check_planned_packages
 from wheelyard.farm.db.engine import Database
 from wheelyard.farm.messages import (
     BuildRequest,
@@ -173,6 +173,7 @@ class FarmActivities:
                 host=host_platform(),
             )
             check_host_paths(loaded)
+            check_planned_packages(loaded, request.packages)
         except WheelyardError as exc:
             raise bad_input(exc) from exc
         plan_file = f"{FarmSettings.build_dir(request.build_id)}/{PLANNED_BUILD}"
@@ -285,6 +286,7 @@ class FarmActivities:
                     ref=scheduled.ref,
                     options=scheduled.options,
                     farm_recipe=recipe.content if recipe else None,
+                    packages=list(scheduled.packages) or [scheduled.package],
                 )
 
         return await heartbeating(write)

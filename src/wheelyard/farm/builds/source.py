@@ -55,8 +55,8 @@ class Fetched:
 def check_git_url(url: str) -> None:
     """Refuse what is not a plain git URL (options, transports that run commands, spaces)."""
     problem = None
-    if not url or url != url.strip() or any(c.isspace() for c in url):
-        problem = "empty or contains spaces"
+    if not url or url != url.strip() or any(c.isspace() or not c.isprintable() for c in url):
+        problem = "empty, or contains spaces or control characters"
     elif url.startswith("-"):
         problem = "starts with '-'"
     elif "::" in url.split("/", 1)[0]:

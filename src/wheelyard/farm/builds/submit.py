@@ -165,6 +165,24 @@ def check_host_paths(loaded: LoadedBuild) -> None:
             )
 
 
+def check_planned_packages(loaded: LoadedBuild, allowed: list[str] | None) -> None:
+    """Refuse a plan with a project outside ``allowed`` (a schedule's packages)."""
+    if allowed is None:
+        return
+    permitted = {canonicalize_name(name) for name in allowed}
+    outside = [
+        unit.loaded.project_name
+        for unit in loaded.units
+        if canonicalize_name(unit.loaded.project_name) not in permitted
+    ]
+    if outside:
+        raise FarmForbiddenError(
+            f"{loaded.name} now plans {', '.join(outside)}, which this build may not build "
+            f"(it may build {', '.join(sorted(permitted))})",
+            hint="make a new schedule with a token that may build them",
+        )
+
+
 def _blamed_on_the_source(exc: WheelyardError, staging: Path, source: SourceSpec) -> WheelyardError:
     """The error as the submitter can act on it: paths inside the farm's staging folder become
     the submitted source's own (``<source>: pyproject.toml``); the farm recipe is named so."""
