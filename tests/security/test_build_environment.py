@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from wheelyard.builder.options import compose, host_environment
+from wheelyard.builder.options import compose, host_environment, host_variable_allowed
 from wheelyard.catalog import load_catalog
 from wheelyard.config import load_recipe
 from wheelyard.config.vocab import Platform
@@ -56,3 +56,22 @@ def test_a_packages_environment_pass_cannot_name_a_secret() -> None:
     [note] = [n for n in options.notes if n.startswith("environment-pass:")]
     assert "AWS_SECRET_ACCESS_KEY, FARM_SECRET, WHEELYARD_FARM_TOKEN refused" in note
     assert not any("SECRET" in value for value in options.env.values())
+
+
+def test_installer_credentials_never_reach_a_build_whatever_their_prefix() -> None:
+    """``PIP_``/``UV_`` settings pass (a mirror, a cache folder); their credentials do not."""
+    host = {
+        "UV_CACHE_DIR": "/cache/uv",
+        "UV_PUBLISH_TOKEN": "pypi-HOSTPUBTOKEN",
+        "UV_INDEX_PRIV_PASSWORD": "idxpass",
+        "UV_INDEX_PRIV_USERNAME": "me",
+        "PIP_INDEX_URL": "https://user:pipsecret@127.0.0.1/simple",
+        "UV_EXTRA_INDEX_URL": "https://mirror.example/simple",
+        "PIP_KEYRING_PROVIDER": "subprocess",
+    }
+    assert host_environment(host) == {
+        "UV_CACHE_DIR": "/cache/uv",
+        "UV_EXTRA_INDEX_URL": "https://mirror.example/simple",
+    }
+    for name in ("UV_PUBLISH_TOKEN", "UV_INDEX_PRIV_PASSWORD", "PIP_KEYRING_PROVIDER"):
+        assert not host_variable_allowed(name)

@@ -12,6 +12,7 @@ wheelyard had to take over is written down in ``notes`` and shown to the user.
 from __future__ import annotations
 
 import copy
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,14 +77,30 @@ HOST_PREFIXES = ("LC_", "XDG_", "PIP_", "UV_")
 engine's and the package installers' settings. Nothing else: no credentials, no farm settings."""
 
 
+CREDENTIAL_WORDS = ("TOKEN", "PASSWORD", "SECRET", "CREDENTIAL", "USERNAME", "KEYRING", "AUTH")
+"""Parts of a variable's name that say it holds a credential (``UV_PUBLISH_TOKEN``,
+``UV_INDEX_PRIVATE_PASSWORD``, ``PIP_KEYRING_PROVIDER`` ...): never passed, whatever its prefix."""
+USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://[^/@\s]+@", re.IGNORECASE)
+"""A URL with credentials in it (``https://user:secret@index/simple``)."""
+
+
 def host_variable_allowed(name: str) -> bool:
-    return name in HOST_VARIABLES or name.startswith(HOST_PREFIXES)
+    if name in HOST_VARIABLES:
+        return True
+    if any(word in name.upper() for word in CREDENTIAL_WORDS):
+        return False
+    return name.startswith(HOST_PREFIXES)
 
 
 def host_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The part of ``environ`` a build may see (``CIBW_*`` never: wheelyard sets those)."""
+    """The part of ``environ`` a build may see: allowed names (``CIBW_*`` never: wheelyard sets
+    those), and of the installers' settings none whose value is a URL with credentials."""
     return {
-        k: v for k, v in environ.items() if host_variable_allowed(k) and not k.startswith("CIBW_")
+        k: v
+        for k, v in environ.items()
+        if host_variable_allowed(k)
+        and not k.startswith("CIBW_")
+        and not (k.startswith(("PIP_", "UV_")) and USERINFO.search(v))
     }
 
 
