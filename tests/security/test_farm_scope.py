@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
-from test_farm_api import HELLO_C, Farm, _git_repo, farm
+from test_farm_api import HELLO_C, Farm, _git_repo, _sdist, farm
 
 from wheelyard.farm.builds import records
 
@@ -139,3 +139,26 @@ def test_a_package_s_own_host_folder_torch_source_is_refused(farm: Farm, tmp_pat
         "/api/builds", json={"git": {"url": url}, "python": ["cp312"]}, headers=farm.hello
     )
     assert response.status_code == 202, response.text
+
+
+def test_a_refused_upload_leaves_nothing_and_names_no_farm_path(farm: Farm) -> None:
+    members = {
+        "hello_c-0.1.0/pyproject.toml": (
+            b'[project]\nname = "hello-c"\nversion = "0.1.0"\n'
+            b'[tool.wheelyard]\ntorch = ">=2"\n[tool.wheelyard.torch-index]\ncpu = ["/etc"]\n'
+        ),
+        "hello_c-0.1.0/PKG-INFO": b"Metadata-Version: 2.1\nName: hello-c\nVersion: 0.1.0\n",
+    }
+    uploads = farm.settings.data_dir / "uploads"
+    for _ in range(2):
+        response = farm.client.post(
+            "/api/builds/sdist",
+            params={"filename": "hello_c-0.1.0.tar.gz"},
+            content=_sdist(members),
+            headers={**farm.hello, "Content-Type": "application/octet-stream"},
+        )
+        assert response.status_code == 403, response.text
+        assert "/etc" in response.json()["detail"]
+        assert str(farm.settings.data_dir) not in response.text
+        assert not uploads.exists() or not list(uploads.iterdir())
+    _nothing_recorded(farm)

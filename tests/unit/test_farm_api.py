@@ -302,6 +302,11 @@ def test_a_revoked_token_is_refused(farm: Farm, tmp_path: Path) -> None:
         "/api/tokens", json={"name": "temp", "package": "hello-c"}, headers=farm.admin
     )
     assert created.status_code == 201, created.text
+    for bad in ("../../x y", "x" * 201):
+        refused = farm.client.post(
+            "/api/tokens", json={"name": "bad", "package": bad}, headers=farm.admin
+        )
+        assert refused.status_code == 422, refused.text
     token = created.json()
     assert token["token"].startswith("wyt_") and token["prefix"] == token["token"][:10]
     listed = farm.client.get("/api/tokens", headers=farm.admin).json()

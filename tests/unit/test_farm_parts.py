@@ -32,6 +32,7 @@ from wheelyard.farm.builds.source import (
 from wheelyard.farm.builds.stage_process import write_spec
 from wheelyard.farm.builds.stages import WorkerEnvironment
 from wheelyard.farm.builds.submit import check_planned_packages
+from wheelyard.farm.db import open_database
 from wheelyard.farm.messages import StageInput, StageResult
 from wheelyard.farm.runtime.capabilities import (
     Capabilities,
@@ -44,6 +45,7 @@ from wheelyard.farm.runtime.temporal_server import (
     stop_orphaned_servers,
     temporal_executable,
 )
+from wheelyard.farm.settings import FarmSettings
 from wheelyard.farm.vocab import SourceKind
 from wheelyard.host.platform import host_platform
 from wheelyard.pipeline import BuildOptions, load_project
@@ -259,6 +261,7 @@ def test_a_dev_server_left_on_the_same_file_is_found_and_stopped(tmp_path: Path)
 
 def test_token_commands(cli: Callable[..., Any], tmp_path: Path) -> None:
     data = str(tmp_path / "farm")
+    open_database(FarmSettings(data_dir=tmp_path / "farm").database_url).close()  # `farm up`'s
     created = cli("farm", "token", "create", "ci", "--package", "Hello_C", "--data", data, "--json")
     assert created.exit_code == 0, created.stderr
     token = json.loads(created.stdout)

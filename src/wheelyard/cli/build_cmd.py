@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import math
 import os
 import sys
 import tempfile
@@ -34,10 +36,10 @@ from wheelyard.cli.env_cmd import nightly_date, parse_date
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.cli.plan_cmd import echo_recipe
 from wheelyard.cli.progress import Progress
-from wheelyard.cli.verify_cmd import dependency_index
+from wheelyard.cli.verify_cmd import dependency_index, valid_index_url, valid_timeout
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.config.vocab import Channel
-from wheelyard.errors import BuildFailedError, NothingToRunError
+from wheelyard.errors import BuildFailedError, NothingToRunError, OutputError
 from wheelyard.host.platform import host_platform
 from wheelyard.pipeline import BuildOptions, load_project, verification_sandbox
 from wheelyard.plan import Job
@@ -147,6 +149,36 @@ def _report_failures(record: BuildRecord) -> None:
             err_console.print(f"[dim]{escape(job.id)} options: {escape(note)}[/]")
 
 
+def _check_output(output: Path) -> None:
+    """Refuse a wheelhouse folder that cannot be created or written, before anything runs; the
+    folders made to find out are removed again."""
+    made = []
+    for folder in (output, *output.parents):
+        if folder.exists() or folder.is_symlink():
+            break
+        made.append(folder)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=output):
+            pass
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create the output folder {output}: {exc.strerror or exc}",
+            hint="pass -o a folder you can write to",
+        ) from exc
+    finally:
+        for folder in made:  # the deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _valid_gigabytes(value: float) -> float:
+    """``--torch-cache-max``: a finite number of GB (typer's min lets NaN through)."""
+    if not (math.isfinite(value) and value >= 0):
+        raise typer.BadParameter(f"{value} is not a number of GB, 0 or more")
+    return value
+
+
 def _verify_gate(
     output: Path,
     units: list[PackageBuild],
@@ -192,6 +224,7 @@ def build_command(
         str | None,
         typer.Option(
             "--index-url",
+            callback=valid_index_url,
             help="Index to fetch NAME==VERSION from and to resolve the gate's dependencies from "
             "(default: $UV_INDEX_URL, $PIP_INDEX_URL, else PyPI).",
         ),
@@ -231,7 +264,9 @@ def build_command(
             "index.",
         ),
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds one job may run.")] = 3600.0,
+    timeout: Annotated[
+        float, typer.Option(callback=valid_timeout, help="Seconds one job may run.")
+    ] = 3600.0,
     compiler_cache: Annotated[
         Path | None, typer.Option(help="Persistent compiler cache directory.")
     ] = DEFAULT_CACHE,
@@ -248,7 +283,7 @@ def build_command(
     torch_cache_max: Annotated[
         float,
         typer.Option(
-            min=0,
+            callback=_valid_gigabytes,
             help="GB the torch wheelhouses may take: after a job has its torch, the least "
             "recently used others (idle for 6 hours) are removed.",
         ),
@@ -307,6 +342,7 @@ def build_command(
         )
         if job_ids:
             loaded = loaded.only_jobs(job_ids)
+        _check_output(output)
         units = list(loaded.units)
         first = units[0]
         if not as_json:

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from wheelyard.cli.common import configured_index
 from wheelyard.cli.output import console, err_console, print_json
+from wheelyard.cli.verify_cmd import valid_index_url, valid_timeout
 from wheelyard.cli.worker_cmd import (
     DEFAULT_CACHE,
     ConcurrencyOpt,
@@ -29,9 +30,14 @@ from wheelyard.cli.worker_cmd import (
     print_capabilities,
     worker_environment,
 )
-from wheelyard.errors import FarmError
+from wheelyard.errors import FarmError, FarmRequestError
 from wheelyard.farm.client import FarmClient
-from wheelyard.farm.settings import ADMIN_TOKEN_FILE, DEFAULT_NAMESPACE, FarmSettings
+from wheelyard.farm.settings import (
+    ADMIN_TOKEN_FILE,
+    DATABASE_FILE,
+    DEFAULT_NAMESPACE,
+    FarmSettings,
+)
 from wheelyard.source import fetch_sdist, parse_requirement
 
 if TYPE_CHECKING:
@@ -66,13 +72,21 @@ TokenOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+MAX_ID = 2**63 - 1
+"""The largest id the database holds (a signed 64-bit integer)."""
 DEFAULT_DATA = Path("farm-data")
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
 def _database(data: Path, database: str | None) -> Database:
+    """The farm's database: --database, else the one in --data (never a new one there)."""
     from wheelyard.farm.db import open_database
 
+    if database is None and not (data / DATABASE_FILE).is_file():
+        raise FarmRequestError(
+            f"{data} holds no farm database ({DATABASE_FILE})",
+            hint=f"`wheelyard farm up --data {data}` creates one; or pass --database URL",
+        )
     return open_database(FarmSettings(data_dir=data.resolve(), database=database).database_url)
 
 
@@ -88,13 +102,15 @@ def up_command(
         ),
     ] = None,
     temporal_port: Annotated[
-        int, typer.Option(help="Port of the embedded Temporal dev server.")
+        int, typer.Option(min=1, max=65535, help="Port of the embedded Temporal dev server.")
     ] = 7233,
     namespace: Annotated[str, typer.Option(help="Temporal namespace.")] = DEFAULT_NAMESPACE,
     host: Annotated[
         str, typer.Option(help="Address the API and dashboard listen on.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port of the API and dashboard.")] = 8000,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the API and dashboard.")
+    ] = 8000,
     queue: QueueOpt = None,
     no_worker: Annotated[
         bool, typer.Option("--no-worker", help="Serve no runner queue here (workers elsewhere).")
@@ -183,8 +199,11 @@ def token_create(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a token; its secret is printed once and stored only as its SHA-256."""
+    from wheelyard.farm.builds.submit import check_project_name
     from wheelyard.farm.tokens import create_token
 
+    if package is not None:
+        check_project_name(package, "--package")
     db = _database(data, database)
     try:
         with db.session() as session:
@@ -253,7 +272,9 @@ def token_list(
 
 @token_app.command("revoke")
 def token_revoke(
-    token_id: Annotated[int, typer.Argument(help="The token's id (see `farm token list`).")],
+    token_id: Annotated[
+        int, typer.Argument(min=1, max=MAX_ID, help="The token's id (see `farm token list`).")
+    ],
     data: DataOpt = DEFAULT_DATA,
     database: DatabaseOpt = None,
 ) -> None:
@@ -303,6 +324,7 @@ def submit_command(
         str | None,
         typer.Option(
             "--index-url",
+            callback=valid_index_url,
             help="Index NAME==VERSION comes from (default: $UV_INDEX_URL, $PIP_INDEX_URL, else "
             "PyPI).",
         ),
@@ -318,7 +340,9 @@ def submit_command(
     token: TokenOpt = None,
     data: DataOpt = DEFAULT_DATA,
     wait: Annotated[bool, typer.Option("--wait", help="Follow the build until it ends.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds --wait waits.")] = 7200.0,
+    timeout: Annotated[
+        float, typer.Option(callback=valid_timeout, help="Seconds --wait waits.")
+    ] = 7200.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Submit a build to a running farm."""
@@ -362,7 +386,7 @@ def submit_command(
 
 @app.command("status")
 def status_command(
-    build_id: Annotated[int, typer.Argument(help="The build's number.")],
+    build_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The build's number.")],
     url: UrlOpt = DEFAULT_URL,
     as_json: JsonOpt = False,
 ) -> None:
@@ -376,7 +400,7 @@ def status_command(
 
 @app.command("cancel")
 def cancel_command(
-    build_id: Annotated[int, typer.Argument(help="The build's number.")],
+    build_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="The build's number.")],
     url: UrlOpt = DEFAULT_URL,
     token: TokenOpt = None,
     data: DataOpt = DEFAULT_DATA,

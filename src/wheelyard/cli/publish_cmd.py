@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from wheelyard.catalog import load_catalog
 from wheelyard.cli.common import load
 from wheelyard.cli.output import console, err_console, print_json
 from wheelyard.config.vocab import Channel
+from wheelyard.errors import PublishError
 from wheelyard.index.publish import (
     DEFAULT_FALLBACK,
     PublishOptions,
@@ -24,6 +26,16 @@ from wheelyard.index.publish import (
 from wheelyard.index.registry import StoreSettings, open_store
 from wheelyard.index.retention import DEFAULT_KEEP_VERSIONS, RetentionPolicy
 from wheelyard.record import RECORD_NAME
+
+MAX_KEEP_DAYS = 36500
+"""The longest ``--keep-days``: a century (dates before year 1 cannot be computed)."""
+
+
+def _valid_days(value: float | None) -> float | None:
+    """``--keep-days``: a finite number of days (typer's min/max let NaN through)."""
+    if value is not None and not (math.isfinite(value) and 0 <= value <= MAX_KEEP_DAYS):
+        raise typer.BadParameter(f"{value} is not a number of days from 0 to {MAX_KEEP_DAYS}")
+    return value
 
 
 def _table(report: PublishReport) -> Table:
@@ -78,10 +90,13 @@ def publish_command(
         bool, typer.Option("--no-legacy", help="Skip the whl/<channel>/<variant>/ indexes.")
     ] = False,
     keep_versions: Annotated[
-        int | None, typer.Option(help="Nightly retention: keep the newest N versions.")
+        int | None, typer.Option(min=0, help="Nightly retention: keep the newest N versions.")
     ] = DEFAULT_KEEP_VERSIONS,
     keep_days: Annotated[
-        float | None, typer.Option(help="Nightly retention: also keep versions newer than D days.")
+        float | None,
+        typer.Option(
+            callback=_valid_days, help="Nightly retention: also keep versions newer than D days."
+        ),
     ] = None,
     no_retention: Annotated[
         bool, typer.Option("--no-retention", help="Keep every nightly version.")
@@ -94,6 +109,11 @@ def publish_command(
 ) -> None:
     """Publish a wheelhouse: PEP 825 variant wheels, non-variant fallbacks, legacy indexes."""
     catalog = load(project, None, None).catalog if project is not None else load_catalog()
+    if not no_fallback and fallback not in catalog.variants:
+        raise PublishError(
+            f"--fallback {fallback}: unknown variant",
+            hint=f"known: {', '.join(catalog.variants)}; or --no-fallback",
+        )
     target = to if to is not None else str(default_index_dir(wheelhouse))
     store = open_store(target, StoreSettings(endpoint_url=endpoint_url, region=region))
     retention = (

@@ -30,6 +30,7 @@ from wheelyard.cli.verify_cmd import (
     dependency_index,
     print_wheel,
     summary_table,
+    valid_timeout,
     write_json,
 )
 from wheelyard.errors import VerifyError, VerifyFailedError
@@ -80,7 +81,9 @@ def smoke_command(
         list[str] | None,
         typer.Option("--env", help="KEY=VALUE for the smoke test's environment (repeat)."),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds the smoke test may take.")] = 900.0,
+    timeout: Annotated[
+        float, typer.Option(callback=valid_timeout, help="Seconds the smoke test may take.")
+    ] = 900.0,
     json_path: JsonOpt = None,
     sandbox: SandboxOpt = SandboxMode.CONTAINER,
 ) -> None:

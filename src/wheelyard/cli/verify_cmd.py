@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import urllib.parse
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -68,10 +70,49 @@ FindLinksOpt = Annotated[
     list[Path] | None,
     typer.Option("--find-links", "-f", help="Folder of wheels dependencies may come from."),
 ]
+MAX_TIMEOUT = 7 * 24 * 3600.0
+"""The longest ``--timeout`` taken: a week (the system's timers end well before infinity)."""
+
+
+def valid_timeout(value: float) -> float:
+    """A ``--timeout``: a finite number of seconds above 0 (typer's min/max let NaN through)."""
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise typer.BadParameter(
+            f"{value} is not a number of seconds above 0 and at most {MAX_TIMEOUT:.0f} (a week)"
+        )
+    return value
+
+
+def valid_index_url(value: str | None) -> str | None:
+    """An ``--index-url``: an http(s):// or file:// URL, or an existing folder (uv and the
+    imports check read a folder as a local index)."""
+    if value is None or _is_index(value):
+        return value
+    raise typer.BadParameter(
+        f"{value!r} is not an index URL: give http(s)://HOST/..., file:///PATH or an existing "
+        "folder"
+    )
+
+
+def _is_index(value: str) -> bool:
+    if "://" not in value:
+        return Path(value).is_dir()
+    try:
+        parts = urllib.parse.urlsplit(value)
+    except ValueError:  # e.g. an unclosed [IPv6 address
+        return False
+    if any(c.isspace() for c in value):
+        return False
+    if parts.scheme in ("http", "https"):
+        return bool(parts.hostname)
+    return parts.scheme == "file" and bool(parts.path)
+
+
 IndexUrlOpt = Annotated[
     str | None,
     typer.Option(
         "--index-url",
+        callback=valid_index_url,
         help="Index a wheel's dependencies are resolved from, as pip would (default: "
         "$UV_INDEX_URL, $PIP_INDEX_URL, else PyPI).",
     ),
@@ -232,7 +273,11 @@ def verify_command(
         ),
     ] = False,
     timeout: Annotated[
-        float, typer.Option(help="Seconds each install, import run or smoke test may take.")
+        float,
+        typer.Option(
+            callback=valid_timeout,
+            help="Seconds each install, import run or smoke test may take.",
+        ),
     ] = 600.0,
     json_path: JsonOpt = None,
     sandbox: SandboxOpt = SandboxMode.CONTAINER,

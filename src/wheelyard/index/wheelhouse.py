@@ -48,6 +48,14 @@ def _verification_failed(wheel: WheelInfo) -> str | None:
     return "verification failed" + (f": {check.message}" if check.message else "")
 
 
+def _is_wheel_name(filename: str) -> bool:
+    try:
+        parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return False
+    return True
+
+
 def _not_the_package(wheel: WheelInfo, package: str) -> str | None:
     """A wheel of another project than the one its job built is never published (a build step
     that wrote it would otherwise publish under a name the submitter does not own)."""
@@ -101,12 +109,19 @@ def read_wheelhouse(root: Path) -> Wheelhouse:
     if BuildRecord.exists_in(root):
         house = _from_record(root, BuildRecord.load(root))
     else:
-        wheels = [
-            WheelInfo.of(path, root)
+        files = [
+            path
             for folder in sorted(root.iterdir())
             if folder.is_dir() and folder.name not in NOT_VARIANT_DIRS
             for path in sorted(folder.glob("*.whl"))
         ]
+        bad = [str(p.relative_to(root)) for p in files if not _is_wheel_name(p.name)]
+        if bad:
+            raise PublishError(
+                f"not a wheel file name in {root}: {', '.join(bad)}",
+                hint="a wheel is NAME-VERSION(-BUILD)-PYTHON-ABI-PLATFORM.whl; rename or remove it",
+            )
+        wheels = [WheelInfo.of(path, root) for path in files]
         house = Wheelhouse(root=root, channel=None, wheels=tuple(wheels), from_record=False)
     if not house.wheels and not house.excluded:
         raise PublishError(

@@ -25,6 +25,7 @@ from wheelyard.farm.builds.source import SourceSpec, store_upload
 from wheelyard.farm.builds.submit import (
     Submission,
     authorise_early,
+    check_project_name,
     discard,
     recipe_for,
     register,
@@ -137,12 +138,10 @@ async def submit_sdist(
     if package is not None and not who.may_write(package):
         require_package(who, package)
     data = await _read_limited(request, context.upload_limit)
+    uploads = context.settings.data_dir / "uploads"
+    before = set(uploads.iterdir()) if uploads.is_dir() else set()
     path = await run_in_threadpool(
-        store_upload,
-        data,
-        filename,
-        context.settings.data_dir / "uploads",
-        limit=context.upload_limit,
+        store_upload, data, filename, uploads, limit=context.upload_limit
     )
     submission = Submission(
         source=SourceSpec(kind=SourceKind.SDIST, location=str(path)),
@@ -151,7 +150,12 @@ async def submit_sdist(
         ),
         package=package,
     )
-    return await _accept(context, submission, who)
+    try:
+        return await _accept(context, submission, who)
+    except BaseException:
+        if path not in before:  # this request's file, refused: nothing of it stays
+            path.unlink(missing_ok=True)
+        raise
 
 
 @router.get("/builds")
@@ -413,6 +417,8 @@ def new_token(
 ) -> schemas.TokenCreated:
     """Create a token (admin only); its secret is in this response and nowhere else."""
     require_admin(who)
+    if body.package is not None:
+        check_project_name(body.package, "package")
     with context_of(request).database.session() as session:
         issued = create_token(session, name=body.name, package=body.package, admin=body.admin)
         rows = {t.id: t for t in list_tokens(session)}

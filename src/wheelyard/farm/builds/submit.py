@@ -186,7 +186,8 @@ def check_planned_packages(loaded: LoadedBuild, allowed: list[str] | None) -> No
 def _blamed_on_the_source(exc: WheelyardError, staging: Path, source: SourceSpec) -> WheelyardError:
     """The error as the submitter can act on it: paths inside the farm's staging folder become
     the submitted source's own (``<source>: pyproject.toml``); the farm recipe is named so."""
-    where = source.location + (f"@{source.ref}" if source.ref else "")
+    shown = Path(source.location).name if source.kind is SourceKind.SDIST else source.location
+    where = shown + (f"@{source.ref}" if source.ref else "")
     inside = str(staging.resolve())
     text = exc.message + ("\n" + exc.hint if exc.hint else "")
     if inside not in text and str(staging) not in text:
