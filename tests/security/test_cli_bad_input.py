@@ -109,7 +109,7 @@ def test_a_wheelhouse_file_whose_name_is_not_a_wheel_name_is_named(
     (house / "cpu" / "okpkg.whl").write_bytes(wheel.read_bytes())
     index = tmp_path / "index"
     result = cli("publish", str(house), "--to", str(index))
-    _refused(result, f"not a wheel file name in {house}: cpu/okpkg.whl")
+    _refused(result, f"not a wheel file name) in {house}: cpu/okpkg.whl")
     assert not index.exists()
 
 

@@ -12,6 +12,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
 from test_verify_support import make_wheel, metadata_text, rewrite_zip
 
+from wheelyard.errors import PublishError
+from wheelyard.index.wheelhouse import read_wheelhouse
+from wheelyard.wheel.inspect import inspect_archive
+
 FILES = {"demo/__init__.py": b"VALUE = 1\n", "demo/util.py": b"def f():\n    return 2\n"}
 DIST = "demo-1.0.dist-info"
 
@@ -87,3 +91,25 @@ def test_a_well_formed_wheel_is_still_published(tmp_path: Path, cli: Callable[..
     result = cli("publish", str(house.parent), "--to", str(index))
     assert result.exit_code == 0, (result.stdout, result.stderr)  # type: ignore[attr-defined]
     assert list(index.rglob("demo-1.0-py3-none-any.whl"))
+
+
+def test_members_that_differ_only_in_case_are_refused(tmp_path: Path) -> None:
+    """Both install on Linux; on macOS and Windows one overwrites the other."""
+    wheel = make_wheel(
+        tmp_path, {"okpkg/__init__.py": b"A = 1\n", "OKPKG/__init__.py": b"B = 2\n"}, name="okpkg"
+    )
+    report = inspect_archive(wheel)
+    assert [(p.code, p.fatal) for p in report.problems] == [("case-collision", True)]
+    assert (
+        "OKPKG/__init__.py and okpkg/__init__.py differ only in case" in report.problems[0].message
+    )
+
+
+def test_a_linked_wheel_in_a_wheelhouse_is_not_published(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    elsewhere = make_wheel(tmp_path / "elsewhere", {"okpkg/__init__.py": b""}, name="okpkg")
+    house = tmp_path / "house"
+    (house / "cpu").mkdir(parents=True)
+    (house / "cpu" / elsewhere.name).symlink_to(elsewhere)
+    with pytest.raises(PublishError, match="a link, or not a wheel file name"):
+        read_wheelhouse(house)

@@ -79,6 +79,11 @@ def _from_record(root: Path, record: BuildRecord) -> Wheelhouse:
         if reason is not None:
             excluded.append(ExcludedWheel(name=path.name, variant=job.variant, reason=reason))
             continue
+        if path.is_symlink():
+            raise PublishError(
+                f"{path}: a link, not the file the build wrote",
+                hint="publish the wheelhouse `wheelyard build` left, not links into it",
+            )
         if not path.is_file():
             raise PublishError(
                 f"{path}: listed in {RECORD_NAME} but missing",
@@ -115,11 +120,13 @@ def read_wheelhouse(root: Path) -> Wheelhouse:
             if folder.is_dir() and folder.name not in NOT_VARIANT_DIRS
             for path in sorted(folder.glob("*.whl"))
         ]
-        bad = [str(p.relative_to(root)) for p in files if not _is_wheel_name(p.name)]
+        bad = [
+            str(p.relative_to(root)) for p in files if p.is_symlink() or not _is_wheel_name(p.name)
+        ]
         if bad:
             raise PublishError(
-                f"not a wheel file name in {root}: {', '.join(bad)}",
-                hint="a wheel is NAME-VERSION(-BUILD)-PYTHON-ABI-PLATFORM.whl; rename or remove it",
+                f"not a wheel file (a link, or not a wheel file name) in {root}: {', '.join(bad)}",
+                hint="a wheel is a file NAME-VERSION(-BUILD)-PYTHON-ABI-PLATFORM.whl",
             )
         wheels = [WheelInfo.of(path, root) for path in files]
         house = Wheelhouse(root=root, channel=None, wheels=tuple(wheels), from_record=False)

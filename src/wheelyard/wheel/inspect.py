@@ -208,6 +208,21 @@ def _member_problems(infos: list[zipfile.ZipInfo], limits: Limits) -> list[Archi
                     fatal=True,
                 )
             )
+    by_case: dict[str, list[str]] = {}
+    for info in infos:
+        by_case.setdefault(info.filename.casefold(), []).append(info.filename)
+    for names in by_case.values():
+        if len(set(names)) > 1:
+            shown = " and ".join(sorted(set(names)))
+            problems.append(
+                ArchiveProblem(
+                    code="case-collision",
+                    message=f"members {shown} differ only in case: on macOS and Windows one "
+                    "overwrites the other",
+                    path=names[0],
+                    fatal=True,
+                )
+            )
     for name, count in Counter(info.filename for info in infos).items():
         if count > 1:
             problems.append(
