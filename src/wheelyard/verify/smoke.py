@@ -53,7 +53,7 @@ def run_smoke_test(
             argv,
             cwd=run_dir,
             extra_env=extra_env,
-            read_only=(test.project_dir, wheel.parent),
+            read_only=(test.project_dir, wheel),  # the wheel alone, not the folder it is in
             gpu=check is Check.GPU,
         ) as (command, env):
             result = proc.run(command, cwd=run_dir, env=env, timeout=timeout, check=False)
