@@ -162,3 +162,61 @@ def test_a_refused_upload_leaves_nothing_and_names_no_farm_path(farm: Farm) -> N
         assert str(farm.settings.data_dir) not in response.text
         assert not uploads.exists() or not list(uploads.iterdir())
     _nothing_recorded(farm)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/builds", '{"git": {"url": "https://e/x.git"}, "queue_wait_seconds": Infinity}'),
+        ("/api/builds", '{"git": {"url": "https://e/x.git"}, "gpu_wait_seconds": NaN}'),
+        ("/api/packages/hello-c/schedule", '{"git": {"url": "https://e/x.git"}, "cron": NaN}'),
+    ],
+)
+def test_a_non_finite_number_in_a_body_is_a_422_naming_the_field(
+    farm: Farm, path: str, body: str
+) -> None:
+    response = farm.client.post(
+        path, content=body, headers={**farm.hello, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert any(field in detail for field in ("queue_wait_seconds", "gpu_wait_seconds", "cron"))
+    _nothing_recorded(farm)
+
+
+@pytest.mark.parametrize(
+    "path", ["/simple/a%00b/", "/simple/a%00b/?format=json", "/packages/a%00/b", "/whl/a%00/b/"]
+)
+def test_a_nul_in_an_index_path_is_not_found(farm: Farm, path: str) -> None:
+    assert farm.client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize("filename", ["a\x00.tar.gz", "a" * 5000 + ".tar.gz"])
+def test_an_upload_name_that_no_file_can_have_is_refused(farm: Farm, filename: str) -> None:
+    response = farm.client.post(
+        "/api/builds/sdist",
+        params={"filename": filename},
+        content=b"not read",
+        headers={**farm.hello, "Content-Type": "application/octet-stream"},
+    )
+    assert response.status_code == 422, response.text
+    _nothing_recorded(farm)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"variants": ["cpu"] * 50_000},
+        {"python": ["cp312"] * 50_000},
+        {"package": "x" * 1_000_000},
+        {"git": {"url": "https://e/" + "x" * 100_000}},
+    ],
+)
+def test_oversized_submission_fields_are_refused_without_being_echoed(
+    farm: Farm, extra: dict[str, object]
+) -> None:
+    body: dict[str, object] = {"git": {"url": "https://e/x.git"}, **extra}
+    response = farm.client.post("/api/builds", json=body, headers=farm.hello)
+    assert response.status_code == 422, response.text[:300]
+    assert len(response.text) < 2000
+    _nothing_recorded(farm)

@@ -8,6 +8,7 @@ the package concerned (or an admin token).
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from wheelyard import __version__
@@ -39,6 +40,16 @@ def create_app(context: ServiceContext) -> FastAPI:
         "writes need a bearer token scoped to the package (or admin).",
     )
     app.state.farm = context
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer echoes each bad input, and an Infinity or NaN in a JSON body
+        # cannot be written back as JSON: say what is wrong without the value.
+        problems = [
+            f"{'.'.join(str(p) for p in error.get('loc', ()) if p != 'body')}: {error.get('msg')}"
+            for error in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": "; ".join(problems)})
 
     @app.exception_handler(WheelyardError)
     async def wheelyard_error(_request: Request, exc: WheelyardError) -> JSONResponse:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -30,8 +30,12 @@ CRON = r"^\s*[0-9*?LW#/,A-Za-z-]+(\s+[0-9*?LW#/,A-Za-z-]+){4,6}\s*$"
 
 class GitSource(BaseModel):
     model_config = _STRICT
-    url: str = Field(description="https://, ssh://, git://, file:// or user@host:path")
-    ref: str | None = Field(default=None, description="Branch, tag or commit (default: HEAD).")
+    url: str = Field(
+        max_length=2048, description="https://, ssh://, git://, file:// or user@host:path"
+    )
+    ref: str | None = Field(
+        default=None, max_length=255, description="Branch, tag or commit (default: HEAD)."
+    )
 
 
 class BuildSubmission(BaseModel):
@@ -39,16 +43,24 @@ class BuildSubmission(BaseModel):
 
     model_config = _STRICT
     git: GitSource | None = None
-    path: str | None = Field(default=None, description="An absolute directory (admin only).")
-    package: str | None = Field(
-        default=None, description="The package meant; checked against the token before fetching."
+    path: str | None = Field(
+        default=None, max_length=4096, description="An absolute directory (admin only)."
     )
-    variants: list[str] = Field(default_factory=list, description="Only these variants.")
-    python: list[str] = Field(
-        default_factory=list, description="Override the recipe's python (cp312, '>=3.11' ...)."
+    package: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The package meant; checked against the token before fetching.",
+    )
+    variants: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=64, description="Only these variants."
+    )
+    python: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=64,
+        description="Override the recipe's python (cp312, '>=3.11' ...).",
     )
     channel: Channel | None = None
-    profile: str | None = None
+    profile: str | None = Field(default=None, max_length=100)
     date: dt.date | None = Field(default=None, description="Nightly date (default: commit date).")
     job_timeout_seconds: float = Field(default=3600.0, gt=0, le=24 * 3600)
     queue_wait_seconds: float = Field(default=6 * 3600.0, gt=0, le=MAX_WAIT_SECONDS)
@@ -197,12 +209,15 @@ class ScheduleRequest(BaseModel):
     cron: str = Field(
         default="0 2 * * *",
         pattern=CRON,
+        max_length=200,
         description="When, as a cron expression (UTC): five to seven fields.",
     )
     git: GitSource | None = None
-    path: str | None = None
-    variants: list[str] = Field(default_factory=list)
-    python: list[str] = Field(default_factory=list)
+    path: str | None = Field(default=None, max_length=4096)
+    variants: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=64
+    )
+    python: list[Annotated[str, Field(max_length=64)]] = Field(default_factory=list, max_length=64)
 
 
 class Accepted(BaseModel):

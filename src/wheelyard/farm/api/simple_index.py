@@ -73,7 +73,13 @@ def negotiate(accept: str | None) -> tuple[str, str] | None:
     return SERVED[best[2]] if best is not None else None
 
 
+MAX_PART = 255
+"""The longest file name a file system takes: a longer one names nothing here."""
+
+
 def _index_file(request: Request, *parts: str) -> Path:
+    if any("\0" in part or len(part) > MAX_PART for part in parts):
+        raise HTTPException(404, "not found")
     root = context_of(request).settings.index_dir.resolve()
     path = root.joinpath(*parts).resolve()
     if not path.is_relative_to(root) or not path.is_file():

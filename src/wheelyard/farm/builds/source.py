@@ -116,6 +116,10 @@ def check_source(spec: SourceSpec) -> None:
                 raise FarmRequestError("an sdist has no ref")
 
 
+MAX_UPLOAD_NAME = 200
+"""The longest sdist file name taken (the content digest is put in front of it on disk)."""
+
+
 def store_upload(
     data: bytes, filename: str, uploads: Path, *, limit: int = MAX_SDIST_BYTES
 ) -> Path:
@@ -126,7 +130,12 @@ def store_upload(
             hint="upload an sdist, not a wheelhouse or a repository archive",
         )
     base = Path(filename).name
-    if not base.endswith(SDIST_SUFFIXES) or base != filename:
+    if (
+        not base.endswith(SDIST_SUFFIXES)
+        or base != filename
+        or len(base) > MAX_UPLOAD_NAME
+        or not base.isprintable()
+    ):
         raise FarmRequestError(
             f"{filename!r} is not an sdist file name", hint="NAME-VERSION.tar.gz or .zip"
         )
