@@ -220,3 +220,24 @@ def test_oversized_submission_fields_are_refused_without_being_echoed(
     assert response.status_code == 422, response.text[:300]
     assert len(response.text) < 2000
     _nothing_recorded(farm)
+
+
+def test_a_refusal_names_the_project_not_the_folder_of_a_bare_repository(
+    farm: Farm, tmp_path: Path
+) -> None:
+    """A repository root with no [project] of its own: the refusal names what it would build."""
+    project = tmp_path / "bare-src"
+    (project / "sub").mkdir(parents=True)
+    (project / "sub" / "pyproject.toml").write_text(
+        '[project]\nname = "other"\nversion = "1.0"\n'
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    (project / "pyproject.toml").write_text('[tool.wheelyard]\npackages = ["sub"]\n')
+    url = _git_repo(farm, tmp_path, project)
+    response = farm.client.post(
+        "/api/builds", json={"git": {"url": url}, "python": ["cp312"]}, headers=farm.hello
+    )
+    assert response.status_code == 403, response.text
+    detail = response.json()["detail"]
+    assert "may not write to other" in detail and "checkout" not in detail
+    _nothing_recorded(farm)

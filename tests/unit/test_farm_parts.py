@@ -18,9 +18,9 @@ import pytest
 from wheelyard.builder.image.ensure import ImagePolicy
 from wheelyard.catalog import load_catalog
 from wheelyard.config.vocab import Channel
-from wheelyard.errors import FarmForbiddenError, FarmRequestError, FarmWorkerError
+from wheelyard.errors import FarmForbiddenError, FarmRequestError, FarmWorkerError, VersionError
 from wheelyard.farm.builds import stage_process
-from wheelyard.farm.builds.activities import _built_key
+from wheelyard.farm.builds.activities import _built_key, bad_input
 from wheelyard.farm.builds.source import (
     SourceSpec,
     check_git_url,
@@ -354,3 +354,14 @@ def test_a_scheduled_run_may_plan_only_the_packages_its_schedule_was_checked_for
     with pytest.raises(FarmForbiddenError) as caught:
         check_planned_packages(loaded, names[:1])
     assert names[1] in caught.value.message
+
+
+def test_a_builds_public_message_names_no_folder_of_the_farm(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    error = bad_input(
+        VersionError(f"version-file 'x' (farm recipe {data}/builds/3/farm-recipe.toml) is bad"),
+        data,
+    )
+    assert error.message == "version-file 'x' (farm recipe builds/3/farm-recipe.toml) is bad"
+    assert error.non_retryable

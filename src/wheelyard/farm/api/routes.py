@@ -62,7 +62,7 @@ async def _accept(
         stage, context.settings, submission, lambda name: recipe_for(database, name)
     )
     try:
-        for name in dict.fromkeys([staged.name, *staged.packages]):
+        for name in staged.packages:  # what is built (a bare repository root is not)
             require_package(who, name)
     except FarmRequestError:
         discard(staged)
@@ -364,7 +364,7 @@ async def schedule_nightly(
         stage, context.settings, submission, lambda package: recipe_for(database, package)
     )
     try:
-        for planned in dict.fromkeys([staged.name, *staged.packages]):
+        for planned in staged.packages:
             require_package(who, planned)
     finally:
         discard(staged)
@@ -381,11 +381,7 @@ async def schedule_nightly(
                 source=spec.location,
                 ref=spec.ref,
                 options=options.model_dump(mode="json"),
-                packages=list(
-                    dict.fromkeys(
-                        str(canonicalize_name(p)) for p in (staged.name, *staged.packages)
-                    )
-                ),
+                packages=list(dict.fromkeys(str(canonicalize_name(p)) for p in staged.packages)),
             ),
         )
     except RPCError as exc:

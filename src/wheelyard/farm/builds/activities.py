@@ -96,8 +96,14 @@ async def heartbeating(work: Callable[..., T], *args: Any) -> T:
             activity.heartbeat()
 
 
-def bad_input(exc: WheelyardError) -> ApplicationError:
-    return ApplicationError(str(exc), type=BAD_INPUT, non_retryable=exc.exit_code == 2)
+def bad_input(exc: WheelyardError, data_dir: Path | None = None) -> ApplicationError:
+    """The error as the build's (public) message: paths below the farm's data folder are shown
+    relative to it, so the message names no folder of the farm's machine."""
+    text = str(exc)
+    if data_dir is not None:
+        for root in dict.fromkeys([str(data_dir.resolve()), str(data_dir)]):
+            text = text.replace(f"{root}/", "")
+    return ApplicationError(text, type=BAD_INPUT, non_retryable=exc.exit_code == 2)
 
 
 @contextlib.contextmanager
@@ -142,7 +148,7 @@ class FarmActivities:
         try:
             fetched = fetch_source(spec, folder, today=dt.datetime.now(tz=dt.UTC).date())
         except WheelyardError as exc:
-            raise bad_input(exc) from exc
+            raise bad_input(exc, self.settings.data_dir) from exc
         recipe: str | None = None
         if request.farm_recipe:
             path = self.settings.path(build_dir) / "farm-recipe.toml"
@@ -175,7 +181,7 @@ class FarmActivities:
             check_host_paths(loaded)
             check_planned_packages(loaded, request.packages)
         except WheelyardError as exc:
-            raise bad_input(exc) from exc
+            raise bad_input(exc, self.settings.data_dir) from exc
         plan_file = f"{FarmSettings.build_dir(request.build_id)}/{PLANNED_BUILD}"
         loaded.save(self.settings.path(plan_file), root=self.settings.data_dir)
         first = loaded.units[0]
@@ -185,7 +191,7 @@ class FarmActivities:
                 first.loaded, first.plan.channel, date, own=own_version(first.loaded)
             )
         except WheelyardError as exc:
-            raise bad_input(exc) from exc
+            raise bad_input(exc, self.settings.data_dir) from exc
         if request.version_pin is not None and not SpecifierSet(request.version_pin).contains(
             version, prereleases=True
         ):
@@ -300,7 +306,7 @@ class FarmActivities:
         try:
             loaded = LoadedBuild.read(self.settings.path(request.plan), root=self.settings.data_dir)
         except WheelyardError as exc:
-            raise bad_input(exc) from exc
+            raise bad_input(exc, self.settings.data_dir) from exc
         catalog = loaded.units[0].catalog
         store = FileStore(self.settings.index_dir.resolve())
         published: list[str] = []
@@ -315,7 +321,7 @@ class FarmActivities:
                 try:
                     record = BuildRecord.load(wheelhouse)
                 except WheelyardError as exc:
-                    raise bad_input(exc) from exc
+                    raise bad_input(exc, self.settings.data_dir) from exc
                 for job, wheel in record.entries():
                     dist, tags = _built_key(wheel.name, variant_file=False)
                     built[(job.variant, dist, tags)] = wheel.name
@@ -327,7 +333,7 @@ class FarmActivities:
                         options=PublishOptions(channel=options.channel),
                     )
                 except WheelyardError as exc:
-                    raise bad_input(exc) from exc
+                    raise bad_input(exc, self.settings.data_dir) from exc
                 reports.append(report.to_json())
                 published += [f.filename for f in report.published]
                 already += list(report.already)
