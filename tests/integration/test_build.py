@@ -87,6 +87,9 @@ def test_hello_c_builds_every_interpreter_of_the_image(
         if python["status"] == "built":
             assert python["seconds"] > 0
     assert job["effective_options"]["CIBW_BUILD_FRONTEND"] == "build[uv]"
+    # The build container runs within limits the engine enforces (podman ran with them).
+    engine_args = job["effective_options"]["CIBW_CONTAINER_ENGINE"]
+    assert "--pids-limit=16384" in engine_args and "--memory=" in engine_args
     assert "wheel" in result.stdout and "sha256" in result.stdout  # the summary table
     # The catalog's official manylinux image first; where it cannot be pulled (no registry),
     # wheelyard's own image, and the record and the output say which and why.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from wheelyard.builder.job import JobSettings, container_limits
 from wheelyard.builder.options import compose, host_environment, host_variable_allowed
 from wheelyard.catalog import load_catalog
 from wheelyard.config import load_recipe
@@ -75,3 +76,9 @@ def test_installer_credentials_never_reach_a_build_whatever_their_prefix() -> No
     }
     for name in ("UV_PUBLISH_TOKEN", "UV_INDEX_PRIV_PASSWORD", "PIP_KEYRING_PROVIDER"):
         assert not host_variable_allowed(name)
+
+
+def test_a_build_container_has_memory_and_process_limits() -> None:
+    settings = JobSettings(output=Path("/tmp/out"), memory_bytes=2 * 1024**3, pids_limit=512)
+    assert container_limits(settings) == ["--memory=2147483648b", "--pids-limit=512"]
+    assert JobSettings(output=Path("/tmp/out")).memory_bytes >= 1024**3

@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,19 @@ from wheelyard.record import (
 
 JOB_LABEL = "dev.wheelyard.job"
 DEFAULT_TIMEOUT = 3600.0
+BUILD_PIDS_LIMIT = 16384
+
+
+def default_build_memory() -> int:
+    """Bytes a build container may use: 80 % of this machine's memory (a build that runs away
+    is stopped before it takes the machine's other work with it)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 8 * 1024**3
+    return max(int(total * 0.8), 1024**3)
+
+
 DEFAULT_TORCH_CACHE = Path.home() / ".cache" / "wheelyard" / "torch"
 PYPI = "https://pypi.org/simple"
 CONSTRAINT_VARIABLES = ("UV_CONSTRAINT", "PIP_CONSTRAINT")
@@ -95,6 +108,10 @@ class JobSettings:
     torch_cache: Path = DEFAULT_TORCH_CACHE
     """Host folder of the torch wheelhouses (one per variant below it), shared by every job of
     a variant: torch and its dependencies are downloaded once."""
+    memory_bytes: int = field(default_factory=default_build_memory)
+    """The build container's memory limit."""
+    pids_limit: int = BUILD_PIDS_LIMIT
+    """The build container's process limit (a fork bomb stops there)."""
     torch_cache_max_bytes: int = DEFAULT_TORCH_CACHE_MAX_BYTES
     """The torch cache's bound: after a job has its torch, the least recently used other
     wheelhouses (idle for hours) are removed until the cache is within it."""
@@ -106,6 +123,11 @@ class JobSettings:
     torch_index: tuple[str, ...] = ()
     """Torch sources that replace the catalog's (a farm's own index); a recipe's
     ``torch-index`` still wins for its package."""
+
+
+def container_limits(settings: JobSettings) -> list[str]:
+    """The build container's resource limits (the engine enforces them)."""
+    return [f"--memory={settings.memory_bytes}b", f"--pids-limit={settings.pids_limit}"]
 
 
 def image_interpreters(image: ImageInfo) -> tuple[str, ...] | None:
@@ -145,7 +167,11 @@ def run_job(
 
     early = staging / "early"
     early.mkdir(parents=True, exist_ok=True)
-    extra_args = [f"--label={JOB_LABEL}={run_id}", f"--volume={early.resolve()}:{EARLY_DIR}:rw"]
+    extra_args = [
+        f"--label={JOB_LABEL}={run_id}",
+        f"--volume={early.resolve()}:{EARLY_DIR}:rw",
+        *container_limits(settings),
+    ]
     if settings.compiler_cache is not None:
         # One cache per package and variant: a package's writes never reach another's build.
         cache = settings.compiler_cache / _slug(loaded.project_name) / job.variant
