@@ -148,7 +148,8 @@ class Wheel:
             raise WheelError(f"{self.path.name}: expected one .dist-info folder, found {found}")
         return dirs[0]
 
-    def read(self, member: str) -> bytes:
+    def _bounded(self, member: str) -> zipfile.ZipInfo:
+        """``member``'s entry, refused when it declares more than the size limit."""
         try:
             info = self._zip.getinfo(member)
         except KeyError as exc:
@@ -158,6 +159,10 @@ class Wheel:
                 f"{self.path.name}: {member} is {info.file_size} bytes uncompressed, "
                 f"over the {self.max_member_bytes}-byte limit"
             )
+        return info
+
+    def read(self, member: str) -> bytes:
+        info = self._bounded(member)
         try:
             with self._zip.open(info) as fh:
                 data = fh.read(self.max_member_bytes + 1)
@@ -170,15 +175,7 @@ class Wheel:
     def digest(self, member: str, *, head: int = 64) -> tuple[str, int, bytes]:
         """``member``'s RECORD hash, size and first ``head`` bytes, read in chunks: memory stays
         bounded however large the member is (the size limit still applies)."""
-        try:
-            info = self._zip.getinfo(member)
-        except KeyError as exc:
-            raise WheelError(f"{self.path.name}: no member {member}") from exc
-        if info.file_size > self.max_member_bytes:
-            raise WheelError(
-                f"{self.path.name}: {member} is {info.file_size} bytes uncompressed, "
-                f"over the {self.max_member_bytes}-byte limit"
-            )
+        info = self._bounded(member)
         hasher = hashlib.sha256()
         size = 0
         first = b""

@@ -214,17 +214,15 @@ def builder_image(
         return local_builder_image(
             variant, platform, catalog=catalog, engine=engine, settings=settings, progress=progress
         )
-    if policy is ImagePolicy.LOCAL:
+
+    def own_instead(source: ImageSource, reason: str) -> ChosenImage:
         chosen = local_builder_image(
             variant, platform, catalog=catalog, engine=engine, settings=settings, progress=progress
         )
-        return ChosenImage(
-            ref=chosen.ref,
-            info=chosen.info,
-            source=ImageSource.LOCAL,
-            wanted=ref,
-            reason="--images local (no pull)",
-        )
+        return replace(chosen, source=source, wanted=ref, reason=reason)
+
+    if policy is ImagePolicy.LOCAL:
+        return own_instead(ImageSource.LOCAL, "--images local (no pull)")
     info = engine.image_info(ref)
     if info is not None:
         return ChosenImage(
@@ -242,16 +240,7 @@ def builder_image(
                 if policy is ImagePolicy.AUTO
                 else "--images registry: no fallback to wheelyard's own image",
             ) from exc
-        chosen = local_builder_image(
-            variant, platform, catalog=catalog, engine=engine, settings=settings, progress=progress
-        )
-        return ChosenImage(
-            ref=chosen.ref,
-            info=chosen.info,
-            source=ImageSource.FALLBACK,
-            wanted=ref,
-            reason=exc.message,
-        )
+        return own_instead(ImageSource.FALLBACK, exc.message)
     return ChosenImage(
         ref=ref, info=with_interpreters(engine, ref, info), source=ImageSource.PULLED
     )
