@@ -19,7 +19,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Self
 
 from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.utils import (
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_wheel_filename,
+)
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wheelyard.config.vocab import AcceleratorKind, Platform, PythonMode
@@ -102,6 +107,14 @@ class Verification(_Model):
     skipped: tuple[str, ...] = ()
     message: str | None = None
     """The first finding of the first failed check."""
+
+
+def wheel_project(filename: str) -> NormalizedName | None:
+    """The project a wheel file name names; None when it is not a wheel file name."""
+    try:
+        return parse_wheel_filename(filename)[0]
+    except InvalidWheelFilename:
+        return None
 
 
 class WheelInfo(_Model):

@@ -10,12 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from wheelyard.config.vocab import Channel
 from wheelyard.errors import PublishError
 from wheelyard.index.store import sha256_file
-from wheelyard.record import RECORD_NAME, BuildRecord, VerificationStatus, WheelInfo
+from wheelyard.record import (
+    RECORD_NAME,
+    BuildRecord,
+    VerificationStatus,
+    WheelInfo,
+    wheel_project,
+)
 
 NOT_VARIANT_DIRS = frozenset({"logs"})
 
@@ -48,22 +54,13 @@ def _verification_failed(wheel: WheelInfo) -> str | None:
     return "verification failed" + (f": {check.message}" if check.message else "")
 
 
-def _is_wheel_name(filename: str) -> bool:
-    try:
-        parse_wheel_filename(filename)
-    except InvalidWheelFilename:
-        return False
-    return True
-
-
 def _not_the_package(wheel: WheelInfo, package: str) -> str | None:
     """A wheel of another project than the one its job built is never published (a build step
     that wrote it would otherwise publish under a name the submitter does not own)."""
     if not package:  # a record written before jobs named their package
         return None
-    try:
-        name = parse_wheel_filename(wheel.name)[0]
-    except InvalidWheelFilename:
+    name = wheel_project(wheel.name)
+    if name is None:
         return f"{wheel.name} is not a wheel file name"
     if name != canonicalize_name(package):
         return f"a wheel of {name}, not of {package}, the package the job built"
@@ -121,7 +118,9 @@ def read_wheelhouse(root: Path) -> Wheelhouse:
             for path in sorted(folder.glob("*.whl"))
         ]
         bad = [
-            str(p.relative_to(root)) for p in files if p.is_symlink() or not _is_wheel_name(p.name)
+            str(p.relative_to(root))
+            for p in files
+            if p.is_symlink() or wheel_project(p.name) is None
         ]
         if bad:
             raise PublishError(

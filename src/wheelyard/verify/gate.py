@@ -14,12 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import canonicalize_name
 
 from wheelyard.catalog.libraries import loader_modules
 from wheelyard.config.load import LoadedRecipe
 from wheelyard.errors import VerifyError, WheelError
-from wheelyard.record import BuildRecord
+from wheelyard.record import BuildRecord, wheel_project
 from wheelyard.verify.imports import import_all, wheel_modules
 from wheelyard.verify.install import forget, install
 from wheelyard.verify.interpreters import host_platforms, select_targets
@@ -255,9 +255,8 @@ def verify_packages(
 def foreign_wheel(filename: str, package: str) -> str | None:
     """Why a wheel the build of ``package`` left is not that package's (a build step that wrote
     another project's wheel into the output), or None."""
-    try:
-        name = parse_wheel_filename(filename)[0]
-    except InvalidWheelFilename:
+    name = wheel_project(filename)
+    if name is None:
         return f"{filename} is not a wheel file name"
     if name != canonicalize_name(package):
         return f"{filename} is a wheel of {name}, not of {package}, the package that was built"
