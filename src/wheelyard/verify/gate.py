@@ -282,9 +282,11 @@ def gate_build(
         if loaded is None or not job.wheels:
             continue
         package = with_recipe(with_torch(options, job.torch), loaded)
-        own = [w for w in job.wheels if foreign_wheel(w.name, job.package) is None]
+        own = []
         for wheel in job.wheels:
-            if (reason := foreign_wheel(wheel.name, job.package)) is not None:
+            if (reason := foreign_wheel(wheel.name, job.package)) is None:
+                own.append(wheel)
+            else:
                 report = WheelReport(
                     path=output / wheel.path,
                     checks=(
